@@ -1,0 +1,59 @@
+"""The exception tree of the service.
+
+Every error a user can act on is a ``MonitorError``; the CLI maps it to a message and an exit
+code. This module must not import anything from the edges (Telegram, database, HTTP).
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Root of every error the service raises on purpose.
+
+    ``exit_code`` is what the CLI exits with when this error reaches it.
+    """
+
+    exit_code: int = 1
+
+
+class ConfigError(MonitorError):
+    """The configuration is unusable; ``problems`` holds one line per problem."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class RuleError(ConfigError):
+    """A rule file is invalid; each problem reads ``file: rule id: problem``."""
+
+
+class SessionError(MonitorError):
+    """The Telegram session is missing, unauthorised or already in use."""
+
+    exit_code = 2
+
+
+class TelegramError(MonitorError):
+    """A Telegram call failed in a way the caller must handle."""
+
+
+class StorageError(MonitorError):
+    """The database is unreachable or refused an operation."""
+
+
+class AlertError(MonitorError):
+    """A sink could not deliver an alert.
+
+    ``retry_after`` is the delay the sink asked for, in seconds, if it gave one; ``permanent``
+    means retrying cannot help (for example HTTP 400 or a chat that does not exist).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent

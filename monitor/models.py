@@ -1,0 +1,88 @@
+"""Plain values that flow between the stages: ``Post``, ``Hit``, ``Match``, ``Alert``.
+
+Frozen dataclasses only. This module imports nothing from the edges (Telethon, SQLAlchemy,
+HTTP) so the pure core (rules, formatting) can depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One channel post as the monitor sees it, whatever the source.
+
+    ``channel_id`` is Telegram's bare channel id (without the -100 prefix). ``grouped_id`` is
+    the album id; an album is folded into one ``Post`` whose ``message_id`` is the album's
+    first message. ``forward_from`` identifies the forward origin (``"<channel_id>/<msg_id>"``)
+    when the post is a forward.
+    """
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    text: str
+    edit_date: datetime | None = None
+    views: int | None = None
+    forwards: int | None = None
+    grouped_id: int | None = None
+    forward_from: str | None = None
+    channel_username: str | None = None
+    channel_title: str | None = None
+    has_media: bool = False
+    album_ids: tuple[int, ...] = ()
+
+    @property
+    def link(self) -> str:
+        """Return the public t.me link, or the ``t.me/c/`` link for private channels."""
+        if self.channel_username:
+            return f"https://t.me/{self.channel_username}/{self.message_id}"
+        return f"https://t.me/c/{self.channel_id}/{self.message_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matched term: the rule's term as written and its span in the original text."""
+
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that fired on a text, with every hit that made it fire."""
+
+    rule_id: str
+    category: str
+    score: float
+    hits: tuple[Hit, ...] = field(default=())
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Return the distinct matched terms, in order of first appearance."""
+        return tuple(dict.fromkeys(hit.term for hit in self.hits))
+
+    @property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """Return the sorted, distinct character spans of the hits."""
+        return tuple(sorted({(hit.start, hit.end) for hit in self.hits}))
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A flagged post on its way to one sink; ``sources`` lists every channel that told it."""
+
+    alert_id: int
+    sink: str
+    post: Post
+    matches: tuple[Match, ...]
+    sources: tuple[Post, ...] = ()
+    language: str | None = None
+
+    @property
+    def top_match(self) -> Match:
+        """Return the highest-scoring match (the first one on a tie)."""
+        return max(self.matches, key=lambda match: match.score)

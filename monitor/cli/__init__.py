@@ -1,0 +1,19 @@
+"""The ``monitor`` command line: one click group, one module per command group.
+
+This package only parses arguments, calls the service and maps ``MonitorError`` to a message
+and an exit code. It holds no business logic.
+"""
+
+from __future__ import annotations
+
+from monitor.cli.base import cli
+
+# Each command module registers its commands on ``cli`` when imported: one line per module.
+from monitor.cli import config_commands  # noqa: F401  isort: skip
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    """Run the CLI (console script and ``python -m monitor``)."""
+    cli(prog_name="monitor")

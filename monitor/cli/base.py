@@ -1,0 +1,98 @@
+"""The root click group, its global options, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from monitor import __version__
+from monitor.errors import MonitorError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_CONFIG = "monitor.toml"
+
+
+@dataclass
+class Options:
+    """Global options shared by every command."""
+
+    config_path: Path
+    config_given: bool
+    log_format: str
+    log_level: str
+
+
+def resolve_config_path(given: str | None) -> tuple[Path, bool]:
+    """Return the config path from ``--config``, ``MONITOR_CONFIG`` or ``./monitor.toml``."""
+    if given:
+        return Path(given), True
+    from_env = os.environ.get("MONITOR_CONFIG")
+    if from_env:
+        return Path(from_env), True
+    return Path(DEFAULT_CONFIG), False
+
+
+def fail(message: str, code: int) -> None:
+    """Print ``message`` on stderr and exit with ``code``; no traceback."""
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ``MonitorError`` escaping a command into its message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except MonitorError as error:
+            fail(str(error), error.exit_code)
+            raise  # unreachable: fail() exits
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="monitor")
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    help="Config file (default: $MONITOR_CONFIG, else ./monitor.toml).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default=None,
+    help="Log rendering; auto is console on a terminal, JSON lines otherwise.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default=None,
+    help="Minimum log level (overrides [logging] level).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config: str | None, log_format: str | None, log_level: str | None
+) -> None:
+    """Watch Telegram channels for military-discipline stories and alert a chat."""
+    path, given = resolve_config_path(config)
+    ctx.obj = Options(path, given, log_format or "", (log_level or "").lower())
+
+
+def options(ctx: click.Context) -> Options:
+    """Return the global options of the running command."""
+    obj: Any = ctx.find_root().obj
+    if not isinstance(obj, Options):  # a command invoked outside the `monitor` group
+        raise click.UsageError("run this command through `monitor`")
+    return obj

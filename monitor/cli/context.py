@@ -1,0 +1,37 @@
+"""What commands share: loading the config and configuring logging from the global options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from monitor.cli.base import options
+from monitor.config import Config, default_config, load_config
+from monitor.errors import ConfigError
+from monitor.logs import configure_logging, redactor, secret_values
+
+
+def load_cli_config(ctx: click.Context, *, required: bool = False) -> Config:
+    """Load the config named by the global options and set up logging from it.
+
+    Without a config file (and none named), commands that can run on defaults get the default
+    configuration with a SQLite database in the current folder.
+
+    Raises:
+        ConfigError: the file is missing (when named or ``required``) or invalid.
+    """
+    opts = options(ctx)
+    if opts.config_given or required or opts.config_path.exists():
+        config = load_config(opts.config_path)
+    else:
+        config = default_config(Path.cwd())
+    redactor.register(secret_values(config))
+    configure_logging(
+        opts.log_level or config.logging.level,
+        opts.log_format or config.logging.format,
+    )
+    return config
+
+
+__all__ = ["ConfigError", "load_cli_config"]

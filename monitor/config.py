@@ -1,0 +1,487 @@
+"""Configuration: the TOML file validated once into frozen pydantic models.
+
+``load_config(path)`` reads the file, merges secrets from the environment (``MONITOR_...``) and
+from ``*_file`` keys, resolves relative paths against the file's folder, and turns every problem
+into one line ``file: key: problem; fix`` inside a ``ConfigError``. This module holds no
+business logic and imports nothing from the edges.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from monitor.config_errors import format_validation_error
+from monitor.errors import ConfigError
+
+ENV_PREFIX = "MONITOR_"
+DEFAULT_DATABASE_FILE = "monitor.db"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+def _at_least(minimum: int, unit: str) -> AfterValidator:
+    """Return a validator with a message that states the floor and the value given."""
+
+    def check(value: int) -> int:
+        if value < minimum:
+            raise PydanticCustomError(
+                "too_small",
+                "must be at least {minimum}{unit} (got {got})",
+                {"minimum": minimum, "unit": unit, "got": value},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Seconds = Annotated[int, _at_least(1, " seconds")]
+IntervalSeconds = Annotated[int, _at_least(5, " seconds")]
+NonNegative = Annotated[int, _at_least(0, "")]
+Positive = Annotated[int, _at_least(1, "")]
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Resolve a relative path against the config file's folder (from the context)."""
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not value.is_absolute():
+        return (Path(base) / value).resolve()
+    return value
+
+
+def _read_secret_file(path: Path, key: str) -> SecretStr:
+    """Read a secret from a file, stripping the trailing newline editors add."""
+    try:
+        return SecretStr(path.read_text(encoding="utf-8").strip())
+    except OSError as error:
+        raise PydanticCustomError(
+            "secret_file",
+            "cannot read {path}: {reason}; fix the path or set {key} directly",
+            {"path": str(path), "reason": error.strerror or str(error), "key": key},
+        ) from None
+
+
+class Section(BaseModel):
+    """Base of every config section: frozen, and unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServerSettings(Section):
+    """Where to reach Telegram when it is not the production DCs (test DCs or a local server)."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    dc_id: Annotated[int, Field(ge=1, le=5)] = 2
+    rsa_public_key: Path | None = None
+
+    _resolve = field_validator("rsa_public_key")(_resolve_path)
+
+
+class TelegramSettings(Section):
+    """The monitoring account: API credentials and its session."""
+
+    api_id: Positive
+    api_hash: SecretStr | None = None
+    api_hash_file: Path | None = None
+    session: Path = Path("monitor.session")
+    session_string: SecretStr | None = None
+    session_string_file: Path | None = None
+    server: ServerSettings | None = None
+
+    _resolve = field_validator("session", "api_hash_file", "session_string_file")(_resolve_path)
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> TelegramSettings:
+        if self.api_hash is None and self.api_hash_file is not None:
+            object.__setattr__(
+                self, "api_hash", _read_secret_file(self.api_hash_file, "telegram.api_hash")
+            )
+        if self.session_string is None and self.session_string_file is not None:
+            secret = _read_secret_file(self.session_string_file, "telegram.session_string")
+            object.__setattr__(self, "session_string", secret)
+        if self.api_hash is None or not self.api_hash.get_secret_value():
+            raise PydanticCustomError(
+                "missing_secret",
+                "api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
+                "or the environment variable MONITOR_TELEGRAM_API_HASH",
+            )
+        return self
+
+
+class DatabaseSettings(Section):
+    """Where flagged posts and the alert outbox live."""
+
+    url: str = ""
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            return value
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        dialect = scheme.split("+", 1)[0]
+        if dialect == "postgres":
+            dialect = "postgresql"
+        if dialect not in SUPPORTED_DATABASES:
+            raise PydanticCustomError(
+                "database_url",
+                "unsupported database URL {url}; use sqlite:///path/to/monitor.db "
+                "or postgresql://user@host:5432/dbname",
+                {"url": repr(_mask_url_password(value))},
+            )
+        return _resolve_sqlite_path(value, info)
+
+
+def _mask_url_password(url: str) -> str:
+    """Hide the password of a URL so it can appear in an error line."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _resolve_sqlite_path(url: str, info: ValidationInfo) -> str:
+    """Make a relative SQLite file path absolute against the config folder."""
+    match = re.fullmatch(r"(sqlite(?:\+\w+)?):///(.*)", url)
+    if not match or not match.group(2) or match.group(2) == ":memory:":
+        return url
+    scheme, path = match.groups()
+    resolved = _resolve_path(Path(path), info)
+    return f"{scheme}:///{resolved}"
+
+
+class ChannelSettings(Section):
+    """One monitored channel; ``ref`` is @name, a t.me link, a numeric id or an invite link."""
+
+    ref: str = Field(min_length=1)
+    interval: IntervalSeconds | None = None
+    tags: list[str] = Field(default_factory=list)
+    enabled: bool = True
+    join: bool | None = None
+    backfill: NonNegative | None = None
+
+
+class SchedulerSettings(Section):
+    """Defaults for every channel's polling job and for ingestion."""
+
+    interval: IntervalSeconds = 60
+    jitter: NonNegative = 10
+    misfire_grace: Seconds = 30
+    backfill: NonNegative = 20
+    backfill_since: str | None = None
+    alert_max_age: Seconds = 3600
+    live: bool = True
+    join: bool = True
+    store: Literal["all", "flagged"] = "all"
+    history_requests_per_minute: Positive = 20
+    resolves_per_hour: Positive = 30
+    joins_per_hour: Positive = 20
+
+
+class RulesSettings(Section):
+    """Which rule files are in effect."""
+
+    default_pack: bool = True
+    files: list[Path] = Field(default_factory=list)
+    disabled: list[str] = Field(default_factory=list)
+
+    @field_validator("files")
+    @classmethod
+    def _resolve_files(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        return [_resolve_path(path, info) for path in value]
+
+
+def _parse_clock(text: str) -> time:
+    hours, _, minutes = text.partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+class SinkSettings(Section):
+    """What every alert sink shares: its name, filters and quiet hours."""
+
+    name: str = ""
+    categories: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    min_score: float = 0.0
+    quiet_hours: str | None = None
+    quiet_min_score: float = 0.9
+    max_attempts: Positive = 8
+    template: str | None = None
+    enabled: bool = True
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d-([01]?\d|2[0-3]):[0-5]\d", value):
+            raise PydanticCustomError(
+                "quiet_hours", "must look like 23:00-07:00 (got {got})", {"got": repr(value)}
+            )
+        return value
+
+    def quiet_window(self) -> tuple[time, time] | None:
+        """Return the (start, end) clock times of the quiet hours, if any."""
+        if self.quiet_hours is None:
+            return None
+        start, end = self.quiet_hours.split("-")
+        return _parse_clock(start), _parse_clock(end)
+
+
+class TelegramSinkSettings(SinkSettings):
+    """Send alerts to a Telegram chat, as a bot (preferred) or as the monitoring account."""
+
+    kind: Literal["telegram"]
+    chat: str | int
+    bot_token: SecretStr | None = None
+    bot_token_file: Path | None = None
+    as_account: bool = False
+
+    _resolve = field_validator("bot_token_file")(_resolve_path)
+
+    @model_validator(mode="after")
+    def _token(self) -> TelegramSinkSettings:
+        if self.bot_token is None and self.bot_token_file is not None:
+            token = _read_secret_file(self.bot_token_file, "bot_token")
+            object.__setattr__(self, "bot_token", token)
+        if self.bot_token is None and not self.as_account:
+            raise PydanticCustomError(
+                "missing_secret",
+                "bot_token is missing; set bot_token, bot_token_file, the environment "
+                "variable MONITOR_ALERTS_{env}_BOT_TOKEN, or as_account = true",
+                {"env": env_name(self.name or "telegram")},
+            )
+        return self
+
+
+class WebhookSinkSettings(SinkSettings):
+    """POST each alert as JSON, signed with HMAC-SHA256 when a secret is set."""
+
+    kind: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    _resolve = field_validator("secret_file")(_resolve_path)
+
+    @model_validator(mode="after")
+    def _secret(self) -> WebhookSinkSettings:
+        if self.secret is None and self.secret_file is not None:
+            object.__setattr__(self, "secret", _read_secret_file(self.secret_file, "secret"))
+        return self
+
+
+class AppriseSinkSettings(SinkSettings):
+    """Deliver through Apprise URLs (Slack, Discord, Matrix, e-mail, ntfy, ...)."""
+
+    kind: Literal["apprise"]
+    urls: list[SecretStr] = Field(min_length=1)
+
+
+class LogSinkSettings(SinkSettings):
+    """Write alerts to the log (dry runs and the demo)."""
+
+    kind: Literal["log"]
+
+
+AnySinkSettings = Annotated[
+    TelegramSinkSettings | WebhookSinkSettings | AppriseSinkSettings | LogSinkSettings,
+    Field(discriminator="kind"),
+]
+
+
+class DeliverySettings(Section):
+    """How alerts are formatted, paced, retried and folded."""
+
+    timezone: str = "UTC"
+    backoff_initial: Seconds = 10
+    backoff_max: Seconds = 3600
+    per_chat_interval: Annotated[float, Field(ge=0)] = 1.0
+    per_minute_limit: Positive = 20
+    digest_window: Seconds = 300
+    dedup_window: Seconds = 21600
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone",
+                "unknown time zone {got}; use a name like Europe/Kyiv",
+                {"got": repr(value)},
+            ) from None
+        return value
+
+
+class LoggingSettings(Section):
+    """Log level and rendering (the CLI flags override these)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "console", "json"] = "auto"
+
+
+class MetricsSettings(Section):
+    """The optional Prometheus endpoint and the heartbeat that ``monitor health`` reads."""
+
+    listen: str | None = Field(default=None, pattern=r"^[\w.\-\[\]:]+:\d{1,5}$")
+    heartbeat_file: Path = Path("monitor.heartbeat")
+    heartbeat_max_age: Seconds = 180
+
+    _resolve = field_validator("heartbeat_file")(_resolve_path)
+
+
+class Config(Section):
+    """The whole configuration, as validated from one TOML file."""
+
+    telegram: TelegramSettings | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    channels: list[ChannelSettings] = Field(default_factory=list)
+    scheduler: SchedulerSettings = SchedulerSettings()
+    rules: RulesSettings = RulesSettings()
+    alerts: list[AnySinkSettings] = Field(default_factory=list)
+    delivery: DeliverySettings = DeliverySettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_sink_names(self) -> Config:
+        seen: set[str] = set()
+        for sink in self.alerts:
+            if sink.name in seen:
+                raise PydanticCustomError(
+                    "duplicate_sink",
+                    "two sinks are named {name}; give each [[alerts]] a unique name",
+                    {"name": repr(sink.name)},
+                )
+            seen.add(sink.name)
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """Return the folder relative paths in the config resolve against."""
+        return self.source.parent if self.source else Path.cwd()
+
+    def sink(self, name: str) -> AnySinkSettings | None:
+        """Return the sink called ``name``, if configured."""
+        return next((sink for sink in self.alerts if sink.name == name), None)
+
+
+def env_name(name: str) -> str:
+    """Return ``name`` as it appears in an environment variable (upper case, ``_``)."""
+    return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+
+
+def _merge_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
+    """Fill secrets from ``MONITOR_*`` variables; the environment wins over the file."""
+    telegram = data.get("telegram")
+    for key in ("api_hash", "session_string", "api_id"):
+        value = environ.get(f"{ENV_PREFIX}TELEGRAM_{key.upper()}")
+        if value:
+            if not isinstance(telegram, dict):
+                telegram = data["telegram"] = {}
+            telegram[key] = value
+    if "MONITOR_DATABASE_URL" in environ:
+        database = data.setdefault("database", {})
+        if isinstance(database, dict):
+            database["url"] = environ["MONITOR_DATABASE_URL"]
+    _merge_sink_environment(data.get("alerts"), environ)
+
+
+def _merge_sink_environment(sinks: Any, environ: dict[str, str]) -> None:
+    if not isinstance(sinks, list):
+        return
+    for sink in sinks:
+        if not isinstance(sink, dict):
+            continue
+        sink.setdefault("name", sink.get("kind", ""))
+        prefix = f"{ENV_PREFIX}ALERTS_{env_name(str(sink['name']))}_"
+        for key in ("bot_token", "secret"):
+            value = environ.get(prefix + key.upper())
+            if value:
+                sink[key] = value
+
+
+def _default_database_url(data: dict[str, Any], base_dir: Path) -> None:
+    database = data.setdefault("database", {})
+    if isinstance(database, dict) and not database.get("url"):
+        database["url"] = f"sqlite:///{(base_dir / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: file not found; pass --config PATH, set MONITOR_CONFIG, "
+            "or copy config.example.toml to monitor.toml"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+
+
+def parse_config(
+    data: dict[str, Any],
+    *,
+    source: Path,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Validate already-parsed TOML ``data`` as if it came from the file ``source``.
+
+    Raises:
+        ConfigError: one line per problem, each naming ``source`` and the key.
+    """
+    environ = dict(os.environ) if environ is None else environ
+    base_dir = source.resolve().parent
+    _merge_environment(data, environ)
+    _default_database_url(data, base_dir)
+    try:
+        config = Config.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as error:
+        raise ConfigError(format_validation_error(error, source, data)) from None
+    return config.model_copy(update={"source": source.resolve()})
+
+
+def load_config(path: Path, *, environ: dict[str, str] | None = None) -> Config:
+    """Read and validate the TOML file at ``path``.
+
+    Args:
+        path: the config file; relative paths inside it resolve against its folder.
+        environ: the environment to read ``MONITOR_*`` secrets from (default: os.environ).
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or does not validate.
+    """
+    return parse_config(_read_toml(path), source=path, environ=environ)
+
+
+def default_config(base_dir: Path) -> Config:
+    """Return the configuration used when no file exists: defaults, SQLite in ``base_dir``."""
+    return parse_config({}, source=base_dir / "monitor.toml")

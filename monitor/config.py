@@ -145,12 +145,12 @@ class DatabaseSettings(Section):
                 "database_url",
                 "unsupported database URL {url}; use sqlite:///path/to/monitor.db "
                 "or postgresql://user@host:5432/dbname",
-                {"url": repr(_mask_url_password(value))},
+                {"url": repr(mask_url_password(value))},
             )
         return _resolve_sqlite_path(value, info)
 
 
-def _mask_url_password(url: str) -> str:
+def mask_url_password(url: str) -> str:
     """Hide the password of a URL so it can appear in an error line."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 

@@ -36,6 +36,7 @@ _MESSAGES = {
     "greater_than": "must be greater than {gt} (got {input!r})",
     "less_than_equal": "must be at most {le} (got {input!r})",
     "string_pattern_mismatch": "has the wrong form (got {input!r}); expected {pattern}",
+    "literal_error": "must be one of {expected} (got {input!r})",
     "union_tag_not_found": "needs a kind; use one of {expected_tags}",
     "union_tag_invalid": "unknown kind {tag!r}; use one of {expected_tags}",
     "path_type": "must be a path string (got {input!r})",

@@ -96,3 +96,21 @@ def options(ctx: click.Context) -> Options:
     if not isinstance(obj, Options):  # a command invoked outside the `monitor` group
         raise click.UsageError("run this command through `monitor`")
     return obj
+
+
+def _set_config(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value:
+        opts = options(ctx)
+        opts.config_path, opts.config_given = Path(value), True
+
+
+def config_option(func: Callable[P, R]) -> Callable[P, R]:
+    """Let a command take ``--config`` after its name too (``monitor run --config x.toml``)."""
+    return click.option(
+        "--config",
+        metavar="PATH",
+        expose_value=False,
+        is_eager=True,
+        callback=_set_config,
+        help="Config file (default: $MONITOR_CONFIG, else ./monitor.toml).",
+    )(func)

@@ -6,18 +6,21 @@ import json
 
 import click
 
-from monitor.cli.base import cli, handle_errors, options
+from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
+from monitor.config import mask_url_password
 from monitor.storage import migrate
 
 
 @cli.command("check-config")
+@config_option
 @handle_errors
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
     """Validate the config and print the effective settings, secrets masked."""
     config = load_cli_config(ctx, required=True)
     effective = config.model_dump(mode="json")
+    effective["database"]["url"] = mask_url_password(config.database.url)
     click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 
@@ -28,6 +31,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@config_option
 @click.option("--revision", default="head", show_default=True, help="Target revision.")
 @handle_errors
 @click.pass_context
@@ -39,6 +43,7 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 
 
 @db.command("current")
+@config_option
 @handle_errors
 @click.pass_context
 def db_current(ctx: click.Context) -> None:

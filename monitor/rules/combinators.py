@@ -1,0 +1,125 @@
+"""Conditions that compose term hits: ``AnyOf``, ``AllOf``, ``NoneOf``, ``Near``.
+
+A condition looks at the evidence of one post and returns the hits that satisfy it, or ``None``
+when it fails. A rule fires when all its conditions hold. Pure and cheap: they only read the
+hits the matcher already found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from monitor.rules.matcher import Evidence, TermHit
+
+Found = list[tuple[int, TermHit]]  # (term id, hit) pairs
+
+
+class Condition(Protocol):
+    """One test over the evidence of a post."""
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """Term ids that can make this condition hold (empty for exclusions)."""
+        ...
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return the hits that satisfy the condition, or ``None`` when it fails."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """At least one of the terms matched."""
+
+    terms: tuple[int, ...]
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """Every term of the group."""
+        return self.terms
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return the hits of every matched term, or ``None`` when none matched."""
+        found = [(term, hit) for term in self.terms for hit in evidence.get(term)]
+        return found or None
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """Each group matched at least one of its terms."""
+
+    groups: tuple[AnyOf, ...]
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """The terms of the first group: no group, no match."""
+        return self.groups[0].terms
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return the hits of every group, or ``None`` when a group found nothing."""
+        found: Found = []
+        for group in self.groups:
+            hits = group.evaluate(evidence)
+            if hits is None:
+                return None
+            found.extend(hits)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class NoneOf:
+    """None of the terms matched (exclusions)."""
+
+    terms: tuple[int, ...]
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """Nothing: an exclusion alone never makes a rule fire."""
+        return ()
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return no hits when the post is clear, ``None`` when an excluded term matched."""
+        if any(evidence.get(term) for term in self.terms):
+            return None
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """A term of ``first`` and a term of ``second`` at most ``within`` words apart.
+
+    Either order, unless ``ordered``: then ``first`` comes before ``second``. The two hits may
+    not overlap, so one token never counts for both groups.
+    """
+
+    first: AnyOf
+    second: AnyOf
+    within: int
+    ordered: bool = False
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """The terms of the first group."""
+        return self.first.terms
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return every pair of hits close enough, or ``None`` when there is none."""
+        firsts = self.first.evaluate(evidence)
+        seconds = self.second.evaluate(evidence) if firsts else None
+        if not firsts or not seconds:
+            return None
+        found: Found = []
+        for a in firsts:
+            for b in seconds:
+                if self._close(a[1], b[1]):
+                    found.extend((a, b))
+        return found or None
+
+    def _close(self, a: TermHit, b: TermHit) -> bool:
+        """Tell whether two hits are within range (and in order, when asked)."""
+        after = b.first - a.last
+        if self.ordered:
+            return 1 <= after <= self.within
+        before = a.first - b.last
+        return 1 <= max(after, before) <= self.within

@@ -1,0 +1,145 @@
+"""The compiled matcher: every term of a rule set in one index, scanned once per post.
+
+Each distinct unit (word form, prefix, exact token) gets an id. A token's unit ids are found by
+hashing: its word keys in one dict, its prefixes (one slice per length in use) in another, its
+folded form among the exact tokens. The result is cached per distinct token, so stemming runs
+once per word ever seen, and the cost per post depends on the number of tokens, not of rules.
+Phrases are chains of units starting from their first unit. Regex terms are the exception: each
+runs over the normalised text, so their cost grows with their number.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitor.rules.normalize import NormalizedText
+from monitor.rules.stem import word_keys
+from monitor.rules.terms import PrefixUnit, Term, Unit, WordUnit
+
+_CACHE_LIMIT = 200_000
+_NOTHING: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """Where a term matched: tokens ``first``..``last`` and the span in the original text."""
+
+    first: int
+    last: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """The hits of every term found in one post, by term id; what rules decide on."""
+
+    hits: dict[int, list[TermHit]]
+    terms: Sequence[Term]
+
+    def get(self, term_id: int) -> list[TermHit]:
+        """Return the hits of one term (empty when it did not match)."""
+        return self.hits.get(term_id, [])
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """A term made of units: its id and the unit ids after the first."""
+
+    term_id: int
+    rest: tuple[int, ...]
+
+
+class TermIndex:
+    """All terms of a rule set compiled into hash tables; ``scan`` finds them in a post."""
+
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self.terms = tuple(terms)
+        self._unit_ids: dict[Unit, int] = {}
+        self._by_key: dict[str, set[int]] = {}
+        self._by_prefix: dict[str, set[int]] = {}
+        self._by_exact: dict[str, list[tuple[int, str]]] = {}
+        self._chains: dict[int, list[_Chain]] = {}
+        self._regexes = [(i, t.pattern) for i, t in enumerate(terms) if t.pattern is not None]
+        self._cache: dict[str, tuple[frozenset[int], tuple[tuple[int, str], ...]]] = {}
+        for term_id, term in enumerate(self.terms):
+            if term.units:
+                ids = [self._unit_id(unit) for unit in term.units]
+                self._chains.setdefault(ids[0], []).append(_Chain(term_id, tuple(ids[1:])))
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
+
+    def scan(self, text: NormalizedText) -> Evidence:
+        """Find every term in a normalised text."""
+        units = [self._token_units(text, index) for index in range(len(text.words))]
+        hits: dict[int, list[TermHit]] = {}
+        for first, ids in enumerate(units):
+            for unit in ids:
+                for chain in self._chains.get(unit, ()):
+                    last = first + len(chain.rest)
+                    if last < len(units) and _follows(chain.rest, units, first + 1):
+                        hit = TermHit(first, last, text.starts[first], text.ends[last])
+                        hits.setdefault(chain.term_id, []).append(hit)
+        for term_id, pattern in self._regexes:
+            for found in pattern.finditer(text.text):
+                if found.end() > found.start():
+                    hits.setdefault(term_id, []).append(_regex_hit(text, *found.span()))
+        return Evidence(hits, self.terms)
+
+    def _unit_id(self, unit: Unit) -> int:
+        """Register a unit in the tables (once) and return its id."""
+        known = self._unit_ids.get(unit)
+        if known is not None:
+            return known
+        unit_id = self._unit_ids[unit] = len(self._unit_ids)
+        if isinstance(unit, WordUnit):
+            for key in unit.keys:
+                self._by_key.setdefault(key, set()).add(unit_id)
+        elif isinstance(unit, PrefixUnit):
+            self._by_prefix.setdefault(unit.prefix, set()).add(unit_id)
+        else:
+            self._by_exact.setdefault(unit.folded, []).append((unit_id, unit.cased))
+        return unit_id
+
+    def _token_units(self, text: NormalizedText, index: int) -> frozenset[int]:
+        """Return the unit ids of token ``index`` (cached per word; exact tokens checked here)."""
+        word = text.words[index]
+        entry = self._cache.get(word)
+        if entry is None:
+            entry = self._lookup(word)
+        ids, exact = entry
+        if exact:
+            cased = text.cased(index)
+            matched = {unit_id for unit_id, form in exact if form == cased}
+            if matched:
+                return ids | matched
+        return ids
+
+    def _lookup(self, word: str) -> tuple[frozenset[int], tuple[tuple[int, str], ...]]:
+        """Compute and cache what a word can match."""
+        ids: set[int] = set()
+        for key in word_keys(word):
+            ids.update(self._by_key.get(key, ()))
+        for size in self._prefix_lengths:
+            if size > len(word):
+                break
+            ids.update(self._by_prefix.get(word[:size], ()))
+        entry = (frozenset(ids) if ids else _NOTHING, tuple(self._by_exact.get(word, ())))
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[word] = entry
+        return entry
+
+
+def _follows(rest: tuple[int, ...], units: list[frozenset[int]], start: int) -> bool:
+    """Tell whether the units ``rest`` appear on the tokens from ``start`` on, in order."""
+    return all(unit in units[start + offset] for offset, unit in enumerate(rest))
+
+
+def _regex_hit(text: NormalizedText, start: int, end: int) -> TermHit:
+    """Turn a regex match on the normalised text into a hit with tokens and original span."""
+    first = max(bisect_right(text.positions, start) - 1, 0)
+    last = max(bisect_right(text.positions, end - 1) - 1, first)
+    span_start, span_end = text.span(start, end)
+    return TermHit(first, last, span_start, span_end)

@@ -1,0 +1,179 @@
+"""Terms: the words, phrases, prefixes, exact acronyms and regexes a rule is written with.
+
+Syntax of a term string in a rule file:
+
+- ``дезертир``: a word; it matches every inflection (see ``stem.py``);
+- ``самовольное оставление``: a phrase; each word inflected, in this order, adjacent;
+- ``самовол*``: a prefix of a token (in a phrase too: ``покинул* расположени*``);
+- ``=СОЧ``: an exact, case-sensitive whole token (acronyms), also inside phrases;
+- ``/ст\\.?\\s*337/``: a regular expression over the normalised (casefolded) text.
+
+This module parses a term into units (one per token) and checks it; it does no matching.
+Regexes see the casefolded, ё→е, homoglyph-repaired text with URLs and @mentions blanked, so
+they are written in lowercase and never match inside a link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from monitor.rules.normalize import fold_cased, normalize
+from monitor.rules.stem import word_keys
+
+MIN_PREFIX = 3
+# Patterns run on every post; refuse the constructs that make them slow or surprising.
+_FORBIDDEN = (r"(?P=", "(?#")
+MAX_PATTERN = 500
+
+
+@dataclass(frozen=True, slots=True)
+class WordUnit:
+    """One token that matches every inflection of a word: its keys from ``word_keys``."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixUnit:
+    """One token that starts with ``prefix`` (normalised)."""
+
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExactUnit:
+    """One token equal to ``cased`` with case kept; ``folded`` is its casefolded form."""
+
+    cased: str
+    folded: str
+
+
+Unit = WordUnit | PrefixUnit | ExactUnit
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A parsed term: ``text`` as written and either token ``units`` or a compiled ``pattern``."""
+
+    text: str
+    units: tuple[Unit, ...] = ()
+    pattern: re.Pattern[str] | None = None
+
+
+def parse_term(text: str, languages: Collection[str]) -> Term:
+    """Parse one term string.
+
+    Args:
+        text: the term as written in the rule file.
+        languages: the rule's languages; they choose the word-form analysers.
+
+    Raises:
+        ValueError: the term is empty, a prefix is too short, or a regex does not compile.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("empty term")
+    if len(stripped) >= 2 and stripped.startswith("/") and stripped.endswith("/"):
+        return Term(text, pattern=compile_regex(stripped[1:-1]))
+    units: list[Unit] = []
+    for piece in stripped.split():
+        units.extend(_parse_piece(piece, languages))
+    if not units:
+        raise ValueError(f"term {text!r} has no letters or digits")
+    return Term(text, tuple(units))
+
+
+def _parse_piece(piece: str, languages: Collection[str]) -> list[Unit]:
+    """Parse one whitespace-separated piece; it may hold several tokens (в/ч → в, ч)."""
+    if piece.startswith("="):
+        if piece.endswith("*"):
+            raise ValueError(f"an exact term cannot be a prefix: {piece!r}")
+        return _exact_units(piece[1:])
+    prefix = piece.endswith("*")
+    words = normalize(piece.rstrip("*")).words
+    if "*" in piece.rstrip("*"):
+        raise ValueError(f"'*' only ends a prefix: {piece!r}")
+    units: list[Unit] = [WordUnit(word_keys(word, languages)) for word in words]
+    if prefix and words:
+        if len(words[-1]) < MIN_PREFIX:
+            raise ValueError(f"prefix {piece!r} is shorter than {MIN_PREFIX} letters")
+        units[-1] = PrefixUnit(words[-1])
+    return units
+
+
+def _exact_units(body: str) -> list[Unit]:
+    """Parse the tokens of an exact piece (``=СОЧ``, ``=В/Ч``)."""
+    normalized = normalize(body)
+    return [
+        ExactUnit(fold_cased(body[start:end]), word)
+        for word, start, end in zip(
+            normalized.words, normalized.starts, normalized.ends, strict=True
+        )
+    ]
+
+
+def compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a rule's pattern with IGNORECASE.
+
+    Raises:
+        ValueError: the pattern is empty, too long, matches the empty string or is invalid.
+    """
+    if not pattern:
+        raise ValueError("empty regex")
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"regex longer than {MAX_PATTERN} characters")
+    if any(construct in pattern for construct in _FORBIDDEN):
+        raise ValueError("regex uses back-references or comments")
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        raise ValueError(f"bad regex {pattern!r}: {error}") from None
+    if compiled.fullmatch(""):
+        raise ValueError(f"regex {pattern!r} matches the empty string")
+    return compiled
+
+
+class TermTable:
+    """The distinct terms of a rule set, parsed once, with named groups (``$name``) expanded."""
+
+    def __init__(self, groups: dict[str, list[str]] | None = None) -> None:
+        self.terms: list[Term] = []
+        self.groups = groups or {}
+        self._ids: dict[tuple[str, tuple[str, ...]], int] = {}
+
+    def add_all(self, texts: Sequence[str], languages: Sequence[str]) -> tuple[int, ...]:
+        """Parse terms (expanding ``$group`` references) and return their ids, in order.
+
+        Raises:
+            ValueError: a term is invalid, a group is unknown, or the list is empty.
+        """
+        ids = [self.add(text, languages) for text in self.expand(texts)]
+        if not ids:
+            raise ValueError("empty group")
+        return tuple(dict.fromkeys(ids))
+
+    def add(self, text: str, languages: Sequence[str]) -> int:
+        """Parse one term (once per text and languages) and return its id."""
+        key = (text, tuple(sorted(languages)))
+        known = self._ids.get(key)
+        if known is None:
+            known = self._ids[key] = len(self.terms)
+            self.terms.append(parse_term(text, languages))
+        return known
+
+    def expand(self, texts: Sequence[str], seen: tuple[str, ...] = ()) -> list[str]:
+        """Replace ``$name`` entries by the terms of group ``name`` (groups may nest)."""
+        expanded: list[str] = []
+        for text in texts:
+            if not text.startswith("$"):
+                expanded.append(text)
+                continue
+            name = text[1:]
+            if name not in self.groups:
+                raise ValueError(f"unknown group {text!r}")
+            if name in seen:
+                raise ValueError(f"group {text!r} includes itself")
+            expanded.extend(self.expand(self.groups[name], (*seen, name)))
+        return expanded

@@ -86,3 +86,55 @@ class Alert:
     def top_match(self) -> Match:
         """Return the highest-scoring match (the first one on a tie)."""
         return max(self.matches, key=lambda match: match.score)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A monitored channel as stored: what its reference resolved to, its cursor and health.
+
+    ``id`` is our row id; ``telegram_id`` and ``access_hash`` are set once resolved and reused
+    from then on, so the username is never resolved again. ``cursor`` is the highest message id
+    committed by the sweep.
+    """
+
+    id: int
+    ref: str
+    status: str = "pending"
+    telegram_id: int | None = None
+    access_hash: int | None = None
+    username: str | None = None
+    title: str | None = None
+    joined: bool = False
+    cursor: int = 0
+    last_post_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_error: str | None = None
+    flood_wait_until: datetime | None = None
+
+    @property
+    def resolved(self) -> bool:
+        """Tell whether the channel's id and access hash are known."""
+        return self.telegram_id is not None and self.access_hash is not None
+
+    @property
+    def label(self) -> str:
+        """Return a human name: @username, the title, or the reference."""
+        if self.username:
+            return f"@{self.username}"
+        return self.title or self.ref
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """A post with what the rules said of it and which sinks should be alerted."""
+
+    post: Post
+    matches: tuple[Match, ...]
+    sinks: tuple[str, ...] = ()
+    language: str | None = None
+    ruleset_version: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        """Tell whether any rule fired."""
+        return bool(self.matches)

@@ -1,0 +1,242 @@
+"""Channel care: resolve each reference once, join, poll, and turn failures into channel state.
+
+``ChannelWatcher`` owns what happens to a channel between cycles: a reference is resolved at
+most once (under the resolve budget, never in the polling loop), public channels are joined
+(under the join budget) so live updates arrive, and each poll runs ``run_cycle`` with every
+failure recorded on the channel rather than raised: a private or deleted channel gets a status,
+a log line and one operational alert, a flood wait pauses that kind of call for all channels
+and is persisted, a dropped connection or database outage waits for the next interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from monitor.config import ChannelSettings, Config
+from monitor.errors import ConfigError, SessionError, TelegramError
+from monitor.logs import bind_context, clear_context, get_logger
+from monitor.models import Channel
+from monitor.pipeline import CycleReport, Stages, run_cycle
+from monitor.storage.repository import Repository
+from monitor.telegram.refs import parse_ref
+from monitor.telegram.source import ChannelUnavailable, FloodWait, TelegramSource
+
+log = get_logger("monitor.channels")
+
+JOIN_LIMIT = 500
+JOIN_WARNING = 450
+
+
+@dataclass
+class Counters:
+    """Totals since start, for metrics and the final log line."""
+
+    cycles: int = 0
+    failures: int = 0
+    flood_waits: int = 0
+    flood_wait_seconds: int = 0
+    missed_by_live: int = 0
+    posts: int = 0
+    flagged: int = 0
+    alerts: int = 0
+    last_report: dict[int, CycleReport] = field(default_factory=dict)
+
+
+class ChannelWatcher:
+    """Resolves, joins and polls the configured channels of one account."""
+
+    def __init__(
+        self,
+        config: Config,
+        repository: Repository,
+        source: TelegramSource,
+        stages: Stages,
+        *,
+        on_fatal: Callable[[BaseException], None] = lambda _error: None,
+    ) -> None:
+        self.config = config
+        self.repository = repository
+        self.source = source
+        self.stages = stages
+        self.on_fatal = on_fatal
+        self.counters = Counters()
+        self.settings: dict[str, ChannelSettings] = {c.ref: c for c in config.channels}
+        self.by_telegram_id: dict[int, Channel] = {}
+        self.on_resolved: Callable[[Channel], Awaitable[None]] | None = None
+
+    def enabled_refs(self) -> list[str]:
+        """Return the references of every enabled channel, validating their form.
+
+        Raises:
+            ConfigError: a reference has no recognisable form.
+        """
+        problems = []
+        for index, channel in enumerate(self.config.channels):
+            try:
+                parse_ref(channel.ref)
+            except ConfigError as error:
+                problems.append(f"{self.config.source}: channels[{index}].ref: {error}")
+        if problems:
+            raise ConfigError(problems)
+        return [c.ref for c in self.config.channels if c.enabled]
+
+    async def load(self) -> list[Channel]:
+        """Create rows for configured channels; return the enabled ones, cached by id."""
+        channels = await self.repository.sync_channels(self.enabled_refs())
+        for channel in channels:
+            self.remember(channel)
+        return channels
+
+    def remember(self, channel: Channel) -> None:
+        """Cache a resolved channel so live updates can find it by Telegram id."""
+        if channel.telegram_id is not None:
+            self.by_telegram_id[channel.telegram_id] = channel
+
+    def wants_join(self, channel: Channel) -> bool:
+        """Tell whether the channel should be joined for live updates."""
+        setting = self.settings.get(channel.ref)
+        join = setting.join if setting and setting.join is not None else self.config.scheduler.join
+        return join and not channel.joined and channel.resolved
+
+    # Resolve and join ---------------------------------------------------------------------
+
+    async def resolve_pending(self, channels: Sequence[Channel]) -> list[Channel]:
+        """Resolve the channels that were never resolved; return those now usable."""
+        usable = []
+        for channel in channels:
+            if channel.resolved:
+                usable.append(channel)
+                continue
+            resolved = await self.resolve(channel)
+            if resolved is not None:
+                usable.append(resolved)
+        return usable
+
+    async def resolve(self, channel: Channel) -> Channel | None:
+        """Resolve one channel under the resolve budget; None when it failed."""
+        try:
+            found = await self.source.resolve(parse_ref(channel.ref))
+        except FloodWait as wait:
+            await self._flood_wait(channel, wait)
+            return None
+        except ChannelUnavailable as problem:
+            await self._unavailable(channel, problem)
+            return None
+        except TelegramError as error:
+            log.warning("channel_resolve_failed", channel=channel.ref, error=str(error))
+            return None
+        stored = await self.repository.save_resolution(
+            channel.id,
+            telegram_id=found.telegram_id,
+            access_hash=found.access_hash,
+            username=found.username,
+            title=found.title,
+            joined=found.joined,
+        )
+        self.remember(stored)
+        log.info("channel_resolved", channel=channel.ref, telegram_id=found.telegram_id)
+        if self.on_resolved is not None:
+            await self.on_resolved(stored)
+        return stored
+
+    async def join(self, channel: Channel) -> Channel:
+        """Join a channel under the join budget, warning before the account's limit."""
+        joined = sum(1 for c in self.by_telegram_id.values() if c.joined)
+        if joined >= JOIN_LIMIT:
+            log.error("channel_join_limit", channel=channel.label, joined=joined, limit=JOIN_LIMIT)
+            return channel
+        if joined >= JOIN_WARNING:
+            log.warning(
+                "channel_join_limit_near", joined=joined, limit=JOIN_LIMIT, channel=channel.label
+            )
+        try:
+            await self.source.join(channel)
+        except FloodWait as wait:
+            await self._flood_wait(channel, wait)
+            return channel
+        except (ChannelUnavailable, TelegramError) as error:
+            log.warning("channel_join_failed", channel=channel.label, error=str(error))
+            return channel
+        await self.repository.set_joined(channel.id)
+        updated = await self.repository.channel(channel.id)
+        self.remember(updated)
+        log.info("channel_joined", channel=channel.label)
+        return updated
+
+    # Poll ---------------------------------------------------------------------------------
+
+    async def poll(self, channel_id: int) -> CycleReport | None:
+        """Run one cycle of a channel; every failure becomes channel state, never a crash."""
+        bind_context(channel_id=channel_id)
+        try:
+            channel = await self.repository.channel(channel_id)
+            if channel.status != "active" or not channel.resolved:
+                return None
+            if self.source.governor.paused_for("history") > 0:
+                return None
+            return await self._poll(channel)
+        except SQLAlchemyError as error:
+            self.counters.failures += 1
+            log.error("cycle_failed", reason="database", error=_first_line(error))
+            return None
+        finally:
+            clear_context("channel_id")
+
+    async def _poll(self, channel: Channel) -> CycleReport | None:
+        try:
+            report = await run_cycle(channel, self.stages)
+        except FloodWait as wait:
+            await self._flood_wait(channel, wait)
+            return None
+        except ChannelUnavailable as problem:
+            await self._unavailable(channel, problem)
+            return None
+        except SessionError as error:
+            self.on_fatal(error)
+            return None
+        except TelegramError as error:
+            self.counters.failures += 1
+            log.warning("cycle_failed", channel=channel.label, reason="telegram", error=str(error))
+            return None
+        self._count(channel, report)
+        return report
+
+    def _count(self, channel: Channel, report: CycleReport) -> None:
+        counters = self.counters
+        counters.cycles += 1
+        counters.posts += report.new
+        counters.flagged += report.flagged
+        counters.alerts += report.alerts
+        counters.missed_by_live += report.missed_by_live
+        counters.last_report[channel.id] = report
+
+    async def _flood_wait(self, channel: Channel, wait: FloodWait) -> None:
+        until = datetime.now(UTC) + timedelta(seconds=wait.seconds)
+        self.counters.flood_waits += 1
+        self.counters.flood_wait_seconds += wait.seconds
+        await self.repository.record_flood_wait(wait.kind, until, wait.seconds)
+        await self.repository.set_channel_flood_wait(channel.id, until)
+        log.warning(
+            "flood_wait", kind=wait.kind, seconds=wait.seconds, channel=channel.label, until=until
+        )
+
+    async def _unavailable(self, channel: Channel, problem: ChannelUnavailable) -> None:
+        error = str(problem)
+        announce = await self.repository.set_status(channel.id, problem.status, error)
+        log.error("channel_unavailable", channel=channel.label, status=problem.status, error=error)
+        if announce:
+            text = f"Channel {channel.label} is {problem.status.replace('_', ' ')}: {error}"
+            sinks = [sink.name for sink in self.config.alerts if sink.enabled]
+            created = await self.repository.add_operational_alert(
+                sinks, text, key=f"channel:{channel.id}:{problem.status}"
+            )
+            if created:
+                self.stages.on_alerts(created)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]

@@ -1,0 +1,94 @@
+"""Commands that run the monitor: ``run``, ``login``, ``health``, ``channels``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from monitor.cli.base import cli, config_option, handle_errors
+from monitor.cli.context import load_cli_config
+from monitor.errors import ConfigError
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, help="Sweep every channel once, then exit (for cron).")
+@handle_errors
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """Watch the configured channels and raise alerts (until SIGTERM or Ctrl-C)."""
+    from monitor.daemon import Daemon
+
+    config = load_cli_config(ctx, required=True)
+    sys.exit(asyncio.run(Daemon(config, once=once).run()))
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--string",
+    "as_string",
+    is_flag=True,
+    help="Print a StringSession instead of writing a session file.",
+)
+@click.option("--phone", help="Phone number in international form (asked if not given).")
+@handle_errors
+@click.pass_context
+def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
+    """Log the monitoring account in (phone, code, 2FA password) and save the session."""
+    from monitor.telegram.login import interactive_login
+
+    config = load_cli_config(ctx, required=True)
+    if config.telegram is None:
+        raise ConfigError(f"{config.source}: telegram: required for login; add api_id and api_hash")
+    outcome = asyncio.run(
+        interactive_login(
+            config.telegram,
+            as_string=as_string,
+            phone=phone or (lambda: click.prompt("Phone number (international, e.g. +4917...)")),
+            code=lambda: click.prompt("Login code Telegram sent you"),
+            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+        )
+    )
+    click.echo(outcome.message, err=True)
+    if outcome.session_string:
+        click.echo(outcome.session_string)
+
+
+@cli.command()
+@config_option
+@handle_errors
+@click.pass_context
+def health(ctx: click.Context) -> None:
+    """Exit 0 when the running daemon's heartbeat is fresh, 1 otherwise (for HEALTHCHECK)."""
+    from monitor.heartbeat import read_health
+
+    config = load_cli_config(ctx)
+    verdict = read_health(config.metrics.heartbeat_file, config.metrics.heartbeat_max_age)
+    click.echo(verdict.reason)
+    sys.exit(0 if verdict.healthy else 1)
+
+
+@cli.command()
+@config_option
+@handle_errors
+@click.pass_context
+def channels(ctx: click.Context) -> None:
+    """Show every channel: status, last post, cursor, lag, flags, errors, flood wait."""
+    from monitor.cli.tables import channels_table
+    from monitor.storage.repository import Repository
+
+    config = load_cli_config(ctx)
+
+    async def read() -> list[object]:
+        repository = Repository.open(config.database.url)
+        try:
+            return list(await repository.channel_overview())
+        finally:
+            await repository.close()
+
+    rows = asyncio.run(read())
+    channels_table(config, rows, datetime.now(UTC))

@@ -1,0 +1,76 @@
+"""Rich tables for the terminal: channels, flagged posts, stats. Presentation only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.budget import PollDemand, effective_intervals
+from monitor.config import Config
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    """Return a short human age like ``3m`` or ``2h`` (``-`` when unknown)."""
+    if moment is None:
+        return "-"
+    return duration((now - moment).total_seconds())
+
+
+def duration(seconds: float) -> str:
+    """Return a short human duration like ``45s``, ``3m`` or ``2h``."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _intervals(config: Config, rows: Sequence[Any]) -> dict[int, float]:
+    configured = {c.ref: c.interval or config.scheduler.interval for c in config.channels}
+    demands = [
+        PollDemand(
+            row.channel.id, float(configured.get(row.channel.ref, config.scheduler.interval))
+        )
+        for row in rows
+        if row.channel.resolved
+    ]
+    return effective_intervals(demands, config.scheduler.history_requests_per_minute)
+
+
+def channels_table(
+    config: Config, rows: Sequence[Any], now: datetime, console: Console | None = None
+) -> None:
+    """Print the channels overview."""
+    intervals = _intervals(config, rows)
+    table = Table(title="Channels", expand=False)
+    for column in (
+        "channel",
+        "status",
+        "last post",
+        "cursor",
+        "lag",
+        "interval",
+        "flagged",
+        "flood wait",
+        "last error",
+    ):
+        table.add_column(column)
+    for row in rows:
+        channel = row.channel
+        wait = channel.flood_wait_until
+        table.add_row(
+            channel.label if channel.resolved else channel.ref,
+            channel.status,
+            age(channel.last_post_at, now),
+            str(channel.cursor),
+            age(channel.last_polled_at, now),
+            f"{intervals[channel.id]:.0f}s" if channel.id in intervals else "-",
+            str(row.flagged),
+            duration((wait - now).total_seconds()) if wait and wait > now else "-",
+            (channel.last_error or "")[:60],
+        )
+    (console or Console()).print(table)

@@ -1,0 +1,323 @@
+"""The composition root and lifecycle of ``monitor run``.
+
+Builds every part from the config (repository, rule set, Telegram client and governor, sinks,
+schedule), owns the session lock, starts live updates and the schedule, writes the heartbeat,
+and stops gracefully on SIGTERM or SIGINT: no new cycles, the open transaction finishes, the
+client disconnects, exit 0 within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.budget import PollDemand, budget_warning, effective_intervals
+from monitor.channels import ChannelWatcher
+from monitor.config import Config
+from monitor.errors import MonitorError, SessionError, StorageError
+from monitor.logs import get_logger
+from monitor.models import Channel
+from monitor.pipeline import Classifier, Stages, ingest_live
+from monitor.scheduler import Schedule
+from monitor.storage import migrate
+from monitor.storage.repository import Repository
+from monitor.telegram.governor import Governor
+from monitor.telegram.session import SessionLock, build_client, ensure_authorized
+from monitor.telegram.source import TelegramSource, to_post
+
+log = get_logger("monitor.daemon")
+
+HEARTBEAT_SECONDS = 10
+REBALANCE_SECONDS = 600
+STOP_GRACE_SECONDS = 5
+
+
+def build_governor(config: Config) -> Governor:
+    """Return the governor with the account's budgets from ``[scheduler]``."""
+    scheduler = config.scheduler
+    return Governor(
+        {
+            "history": scheduler.history_requests_per_minute,
+            "resolve": scheduler.resolves_per_hour / 60.0,
+            "join": scheduler.joins_per_hour / 60.0,
+        }
+    )
+
+
+def load_rules(config: Config) -> Any:
+    """Load and compile the rule set in effect (fails at start, never mid-run)."""
+    from monitor.rules import load_ruleset
+
+    rules = config.rules
+    return load_ruleset(rules.files, default_pack=rules.default_pack, disabled=rules.disabled)
+
+
+def channel_tags(config: Config, channels: list[Channel]) -> dict[int, frozenset[str]]:
+    """Map each resolved channel's Telegram id to the tags configured for it."""
+    tags = {c.ref: frozenset(c.tags) for c in config.channels}
+    return {
+        c.telegram_id: tags.get(c.ref, frozenset()) for c in channels if c.telegram_id is not None
+    }
+
+
+async def prepare_database(url: str) -> None:
+    """Create the schema in a new database; refuse one at an older revision.
+
+    Raises:
+        StorageError: the database is behind the code and needs ``monitor db upgrade``.
+    """
+    current = await asyncio.to_thread(migrate.current_revision, url)
+    head = migrate.head_revision()
+    if current is None:
+        await asyncio.to_thread(migrate.upgrade, url)
+        log.info("database_created", revision=head)
+    elif current != head:
+        raise StorageError(
+            f"the database is at {current}, the code needs {head}; run `monitor db upgrade`"
+        )
+
+
+@dataclass
+class Daemon:
+    """One running monitor: its parts and its lifecycle."""
+
+    config: Config
+    once: bool = False
+    client_factory: Callable[[], Any] | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    alerts_waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    fatal: BaseException | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    running_cycles: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def run(self) -> int:
+        """Run until stopped (or one sweep with ``once``); return the exit code.
+
+        Raises:
+            MonitorError: a problem to show the user (no session, bad rules, database).
+        """
+        telegram = self.config.telegram
+        if telegram is None:
+            raise SessionError("no [telegram] section in the config; add api_id and api_hash")
+        await prepare_database(self.config.database.url)
+        lock = SessionLock(telegram, self.config.base_dir)
+        with lock:
+            return await self._run_locked()
+
+    async def _run_locked(self) -> int:
+        ruleset = load_rules(self.config)
+        repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
+        client = self._client()
+        try:
+            await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
+            return await self._serve(repository, client, ruleset)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            await repository.close()
+
+    def _client(self) -> Any:
+        if self.client_factory is not None:
+            return self.client_factory()
+        if self.config.telegram is None:
+            raise SessionError("no [telegram] section in the config; add api_id and api_hash")
+        live = self.config.scheduler.live and not self.once
+        return build_client(self.config.telegram, receive_updates=live)
+
+    async def _serve(self, repository: Repository, client: Any, ruleset: Any) -> int:
+        governor = build_governor(self.config)
+        await self._restore_flood_waits(repository, governor)
+        source = TelegramSource(client, governor)
+        stages = self._stages(source, repository, ruleset)
+        watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
+        channels = await watcher.load()
+        stages.classifier.tags = channel_tags(self.config, channels)
+        if self.once:
+            return await self._sweep_once(watcher, channels)
+        return await self._daemon(watcher, channels, stages, client)
+
+    def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
+        from monitor.rules.language import detect_language
+
+        scheduler = self.config.scheduler
+        classifier = Classifier(ruleset, self.config.alerts, detect_language=detect_language)
+        return Stages(
+            source=source,
+            classifier=classifier,
+            store=repository,
+            store_all=scheduler.store == "all",
+            alert_max_age=timedelta(seconds=scheduler.alert_max_age),
+            backfill=scheduler.backfill,
+            live_since={},
+            on_alerts=lambda _count: self.alerts_waiting.set(),
+        )
+
+    async def _restore_flood_waits(self, repository: Repository, governor: Governor) -> None:
+        now = datetime.now(UTC)
+        for method, until in (await repository.flood_waits(now)).items():
+            governor.pause(method, (until - now).total_seconds())
+            log.warning("flood_wait_restored", kind=method, until=until)
+
+    def _fail(self, error: BaseException) -> None:
+        self.fatal = error
+        self.stop_event.set()
+
+    async def _sweep_once(self, watcher: ChannelWatcher, channels: list[Channel]) -> int:
+        usable = await watcher.resolve_pending(channels)
+        for channel in usable:
+            await watcher.poll(channel.id)
+        log.info("sweep_finished", channels=len(usable), **_totals(watcher))
+        if self.fatal is not None:
+            raise self.fatal
+        return 0
+
+    # The long-running daemon --------------------------------------------------------------
+
+    async def _daemon(
+        self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages, client: Any
+    ) -> int:
+        schedule = Schedule(misfire_grace=self.config.scheduler.misfire_grace)
+        self._install_signals()
+        live = self.config.scheduler.live
+        if live:
+            self._start_live(watcher, stages, client)
+        watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
+        schedule.start()
+        tasks = [asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels))]
+        schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, schedule, watcher)
+        schedule.every(
+            "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
+        )
+        log.info("daemon_started", channels=len(channels), live=live)
+        try:
+            await self.stop_event.wait()
+        finally:
+            await self._stop(schedule, tasks)
+        if self.fatal is not None:
+            raise self.fatal
+        return 0
+
+    async def _resolve_and_join(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channels: list[Channel]
+    ) -> None:
+        for channel in channels:
+            if channel.resolved:
+                await self._watch(schedule, watcher, stages, channel)
+        await watcher.resolve_pending(channels)  # calls _watch for each newly resolved one
+        await self._rebalance(schedule, watcher)
+
+    async def _watch(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel: Channel
+    ) -> None:
+        if self.config.scheduler.live and watcher.wants_join(channel):
+            channel = await watcher.join(channel)
+        if self.config.scheduler.live and channel.joined:
+            stages.live_since.setdefault(channel.id, datetime.now(UTC))
+        interval = self._configured_interval(channel)
+        schedule.every(
+            f"channel:{channel.id}",
+            interval,
+            self._poll,
+            watcher,
+            channel.id,
+            jitter=self.config.scheduler.jitter,
+        )
+
+    async def _poll(self, watcher: ChannelWatcher, channel_id: int) -> None:
+        """One scheduled cycle, tracked so a graceful stop can let it finish."""
+        task = asyncio.current_task()
+        if task is None or self.stop_event.is_set():
+            return
+        self.running_cycles.add(task)
+        try:
+            await watcher.poll(channel_id)
+        finally:
+            self.running_cycles.discard(task)
+
+    def _configured_interval(self, channel: Channel) -> float:
+        setting = next((c for c in self.config.channels if c.ref == channel.ref), None)
+        if setting is not None and setting.interval is not None:
+            return float(setting.interval)
+        return float(self.config.scheduler.interval)
+
+    async def _rebalance(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
+        """Share the history budget among channels; warn when the intervals cannot fit."""
+        activity = await watcher.repository.posts_per_hour(datetime.now(UTC) - timedelta(days=1))
+        demands = [
+            PollDemand(c.id, self._configured_interval(c), activity.get(c.id, 1.0))
+            for c in watcher.by_telegram_id.values()
+        ]
+        budget = self.config.scheduler.history_requests_per_minute
+        warning = budget_warning(demands, budget, self.config.scheduler.live)
+        if warning:
+            log.warning("poll_budget_exceeded", detail=warning)
+        for channel_id, seconds in effective_intervals(demands, budget).items():
+            schedule.reschedule(
+                f"channel:{channel_id}", seconds, jitter=self.config.scheduler.jitter
+            )
+
+    def _start_live(self, watcher: ChannelWatcher, stages: Stages, client: Any) -> None:
+        source = watcher.source
+
+        async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
+            channel = watcher.by_telegram_id.get(telegram_id)
+            if channel is None:
+                return
+            posts = [post for m in messages if (post := to_post(m, channel)) is not None]
+            try:
+                await ingest_live(channel, stages, posts, edited=edited)
+            except Exception:  # the sweep will store what this could not
+                log.exception("live_ingest_failed", channel=channel.label)
+
+        source.subscribe(on_posts)
+
+    async def _heartbeat(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
+        from monitor.heartbeat import write_heartbeat
+
+        write_heartbeat(
+            self.config.metrics.heartbeat_file,
+            scheduler_running=schedule.running and not self.stop_event.is_set(),
+            channels=len(watcher.by_telegram_id),
+            **_totals(watcher),
+        )
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("stop_requested", signal=signal.Signals(signum).name)
+        self.stop_event.set()
+
+    async def _stop(self, schedule: Schedule, tasks: list[asyncio.Task[Any]]) -> None:
+        schedule.shutdown()
+        for task in tasks:
+            task.cancel()
+        if self.running_cycles:  # let open transactions finish, briefly
+            await asyncio.wait(set(self.running_cycles), timeout=STOP_GRACE_SECONDS)
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self.config.metrics.heartbeat_file.unlink, missing_ok=True)
+        log.info("daemon_stopped")
+
+
+def _totals(watcher: ChannelWatcher) -> dict[str, int]:
+    counters = watcher.counters
+    return {
+        "cycles": counters.cycles,
+        "posts": counters.posts,
+        "flagged": counters.flagged,
+        "alerts": counters.alerts,
+        "failures": counters.failures,
+        "missed_by_live": counters.missed_by_live,
+        "flood_waits": counters.flood_waits,
+    }
+
+
+__all__ = ["Daemon", "MonitorError"]

@@ -1,0 +1,337 @@
+"""One channel's cycle, the only code that knows every stage: fetch, classify, store, notify.
+
+``run_cycle`` reads the posts after the channel's cursor (oldest first, a page at a time, with
+a small overlap to see recent edits), classifies them with the rule set, and stores each page
+with its matches, alert rows and the new cursor in one transaction. The cursor moves only after
+a commit, so a crash or a dropped connection loses nothing. ``ingest_live`` runs posts from live
+updates through the same stages. Errors of one post or one channel never stop the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from monitor.config import SinkSettings
+from monitor.logs import get_logger
+from monitor.models import Alert, Channel, Classified, Match, Post
+
+log = get_logger("monitor.pipeline")
+
+PAGE = 100
+MAX_PAGES_PER_CYCLE = 20
+# A post the sweep finds that was published less than this long ago may simply not have
+# reached us live yet; it is not counted as missed by live mode.
+LIVE_GRACE = timedelta(seconds=15)
+
+
+class PostSource(Protocol):
+    """Where a cycle reads posts from (``TelegramSource`` in production)."""
+
+    async def fetch_after(
+        self, channel: Channel, after_id: int, limit: int = PAGE
+    ) -> tuple[list[Post], int]: ...
+
+    async def fetch_before(
+        self, channel: Channel, before_id: int, limit: int = PAGE
+    ) -> list[Post]: ...
+
+
+class RuleSet(Protocol):
+    """What the pipeline needs of a compiled rule set."""
+
+    version: str
+
+    def evaluate(
+        self, text: str, *, channel: str | None = None, tags: Collection[str] = ()
+    ) -> tuple[Match, ...]: ...
+
+
+class Store(Protocol):
+    """What the pipeline needs of the repository."""
+
+    async def store_batch(
+        self,
+        channel: Channel,
+        items: Sequence[Classified],
+        *,
+        cursor: int | None,
+        alert_cutoff: datetime | None,
+        store_all: bool = True,
+        live: bool = False,
+        advance_from: int | None = None,
+    ) -> Any: ...
+
+
+@dataclass
+class Classifier:
+    """Runs the rules on a post and picks the sinks that want it (pure)."""
+
+    ruleset: RuleSet
+    sinks: Sequence[SinkSettings] = ()
+    tags: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    detect_language: Callable[[str], str] = lambda _text: "other"
+
+    def classify(self, post: Post) -> Classified:
+        """Return ``post`` with its matches, language and target sinks."""
+        from monitor.alerts.filters import wants
+
+        tags = self.tags.get(post.channel_id, frozenset())
+        channel = post.channel_username or str(post.channel_id)
+        matches = self.ruleset.evaluate(post.text, channel=channel, tags=tags)
+        if not matches:
+            return Classified(post, (), ruleset_version=self.ruleset.version)
+        alert = Alert(alert_id=0, sink="", post=post, matches=matches)
+        sinks = tuple(s.name for s in self.sinks if s.enabled and wants(s, alert, self.tags))
+        return Classified(
+            post,
+            matches,
+            sinks=sinks,
+            language=self.detect_language(post.text),
+            ruleset_version=self.ruleset.version,
+        )
+
+
+@dataclass
+class Stages:
+    """Everything a cycle needs, injected (the daemon builds it)."""
+
+    source: PostSource
+    classifier: Classifier
+    store: Store
+    store_all: bool = True
+    alert_max_age: timedelta = timedelta(hours=1)
+    backfill: int = 20
+    overlap: int = 10
+    clock: Callable[[], datetime] = field(default_factory=lambda: _utcnow)
+    live_since: dict[int, datetime] = field(default_factory=dict)
+    on_alerts: Callable[[int], None] = lambda _count: None
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did; logged as the canonical ``cycle_finished`` line."""
+
+    fetched: int = 0
+    new: int = 0
+    flagged: int = 0
+    alerts: int = 0
+    edited: int = 0
+    missed_by_live: int = 0
+    pages: int = 0
+    cursor: int = 0
+    broken: int = 0
+
+
+def _utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def fold_albums(posts: Sequence[Post]) -> list[Post]:
+    """Fold the messages of each album (one ``grouped_id``) into one post, oldest first.
+
+    The album's post takes the first message's id and date, the captions joined, and the ids of
+    every message in ``album_ids``.
+    """
+    folded: list[Post] = []
+    albums: dict[int, int] = {}
+    for post in sorted(posts, key=lambda p: p.message_id):
+        if post.grouped_id is None:
+            folded.append(post)
+            continue
+        index = albums.get(post.grouped_id)
+        if index is None:
+            albums[post.grouped_id] = len(folded)
+            folded.append(replace(post, album_ids=(post.message_id,)))
+            continue
+        folded[index] = _merge_album(folded[index], post)
+    return folded
+
+
+def _merge_album(album: Post, part: Post) -> Post:
+    text = "\n".join(t for t in (album.text, part.text) if t)
+    edits = [d for d in (album.edit_date, part.edit_date) if d is not None]
+    return replace(
+        album,
+        text=text,
+        edit_date=max(edits) if edits else None,
+        album_ids=(*album.album_ids, part.message_id),
+        has_media=album.has_media or part.has_media,
+    )
+
+
+def _hold_back_open_album(posts: list[Post], full_page: bool) -> list[Post]:
+    """Drop a trailing album that may continue on the next page (only when the page was full)."""
+    if not full_page or not posts or posts[-1].grouped_id is None:
+        return posts
+    tail_group = posts[-1].grouped_id
+    kept = [p for p in posts if p.grouped_id != tail_group]
+    return kept or posts  # a page that is one album cannot be split further
+
+
+def classify_all(stages: Stages, posts: Sequence[Post]) -> tuple[list[Classified], int]:
+    """Classify posts one by one; a post that breaks the rules is logged and skipped."""
+    items: list[Classified] = []
+    broken = 0
+    for post in posts:
+        try:
+            items.append(stages.classifier.classify(post))
+        except Exception:  # one broken post must never stop its channel
+            broken += 1
+            log.exception("post_failed", channel_id=post.channel_id, message_id=post.message_id)
+    return items, broken
+
+
+async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
+    """Fetch, classify and store everything new in ``channel`` (one sweep).
+
+    Raises:
+        TelegramError: the fetch failed; nothing after the last committed page was stored.
+        StorageError or SQLAlchemy errors: a commit failed; the cursor did not move.
+    """
+    started = time.perf_counter()
+    report = CycleReport(cursor=channel.cursor)
+    if channel.cursor == 0:
+        await _initial_backfill(channel, stages, report)
+    else:
+        await _sweep(channel, stages, report)
+    log.info(
+        "cycle_finished",
+        channel=channel.label,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        **vars(report),
+    )
+    return report
+
+
+async def _initial_backfill(channel: Channel, stages: Stages, report: CycleReport) -> None:
+    posts: list[Post] = []
+    before = 0
+    while len(posts) < stages.backfill:
+        page = await stages.source.fetch_before(
+            channel, before, min(PAGE, stages.backfill - len(posts))
+        )
+        report.pages += 1
+        if not page:
+            break
+        posts.extend(page)
+        before = page[-1].message_id
+    if posts:
+        highest = max(p.message_id for p in posts)
+        await _store(channel, stages, posts, highest, report, sweep=False)
+
+
+async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:
+    after = max(0, report.cursor - stages.overlap)
+    for _ in range(MAX_PAGES_PER_CYCLE):
+        posts, highest = await stages.source.fetch_after(channel, after, PAGE)
+        report.pages += 1
+        if highest <= after:
+            return
+        full = highest - after >= PAGE
+        kept = _hold_back_open_album(posts, full)
+        if len(kept) < len(posts):
+            highest = min(p.message_id for p in posts if p not in kept) - 1
+        await _store(channel, stages, kept, max(highest, report.cursor), report, sweep=True)
+        after = highest
+        if not full:
+            return
+
+
+async def _store(
+    channel: Channel,
+    stages: Stages,
+    posts: list[Post],
+    cursor: int,
+    report: CycleReport,
+    *,
+    sweep: bool,
+) -> None:
+    folded = fold_albums(posts)
+    items, broken = classify_all(stages, folded)
+    now = stages.clock()
+    result = await stages.store.store_batch(
+        channel,
+        items,
+        cursor=cursor,
+        alert_cutoff=now - stages.alert_max_age,
+        store_all=stages.store_all,
+    )
+    report.fetched += len(folded)
+    report.broken += broken
+    report.new += len(result.new_message_ids)
+    report.flagged += len(result.flagged_message_ids)
+    report.alerts += result.alerts_created
+    report.edited += result.edited
+    report.cursor = max(report.cursor, cursor)
+    if sweep:
+        report.missed_by_live += _missed_by_live(
+            channel, stages, folded, result.new_message_ids, now
+        )
+    if result.alerts_created:
+        stages.on_alerts(result.alerts_created)
+
+
+def _missed_by_live(
+    channel: Channel, stages: Stages, posts: Sequence[Post], new_ids: Sequence[int], now: datetime
+) -> int:
+    """Count new posts the sweep found that live mode should have delivered already."""
+    since = stages.live_since.get(channel.id)
+    if since is None or not new_ids:
+        return 0
+    new = set(new_ids)
+    missed = [
+        post
+        for post in posts
+        if post.message_id in new
+        and post.message_id > channel.cursor
+        and post.date >= since
+        and now - post.date > LIVE_GRACE
+    ]
+    if missed:
+        log.warning(
+            "live_updates_missed",
+            channel=channel.label,
+            count=len(missed),
+            message_ids=[post.message_id for post in missed],
+        )
+    return len(missed)
+
+
+async def ingest_live(channel: Channel, stages: Stages, posts: list[Post], *, edited: bool) -> int:
+    """Run posts from live updates through the same stages; return alerts created.
+
+    The cursor moves only when the posts continue it without a gap, so the sweep still reads
+    whatever live mode did not deliver.
+    """
+    folded = fold_albums(posts)
+    items, _ = classify_all(stages, folded)
+    if not items:
+        return 0
+    first = min(item.post.message_id for item in items)
+    last = max(max(item.post.album_ids or (item.post.message_id,)) for item in items)
+    result = await stages.store.store_batch(
+        channel,
+        items,
+        cursor=None if edited else last,
+        advance_from=None if edited else first,
+        alert_cutoff=stages.clock() - stages.alert_max_age,
+        store_all=stages.store_all,
+        live=True,
+    )
+    log.info(
+        "live_posts_stored",
+        channel=channel.label,
+        edited=edited,
+        new=len(result.new_message_ids),
+        flagged=len(result.flagged_message_ids),
+        alerts=result.alerts_created,
+    )
+    if result.alerts_created:
+        stages.on_alerts(result.alerts_created)
+    return int(result.alerts_created)

@@ -1,0 +1,533 @@
+"""Every query the daemon makes: channels, posts with their matches and alerts, flood waits.
+
+The one write that matters is ``store_batch``: new posts, their matches, their alert outbox
+rows and the channel's cursor go in one transaction, idempotent on (channel, message id), so a
+crash at any point loses nothing and stores nothing twice. Callers get and give plain values
+from ``monitor.models``; SQLAlchemy does not leak out of this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Select, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.models import Channel, Classified, Match, Post
+from monitor.storage.engine import create_engine
+from monitor.storage.tables import AlertRow, ChannelRow, FloodWaitRow, MatchRow, PostRow, utcnow
+
+channels_t = cast(Table, ChannelRow.__table__)
+posts_t = cast(Table, PostRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+alerts_t = cast(Table, AlertRow.__table__)
+flood_t = cast(Table, FloodWaitRow.__table__)
+
+
+@dataclass
+class BatchResult:
+    """What one ``store_batch`` changed: new posts, newly flagged ones, alert rows."""
+
+    new_message_ids: list[int] = field(default_factory=list)
+    flagged_message_ids: list[int] = field(default_factory=list)
+    alerts_created: int = 0
+    edited: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelOverview:
+    """A channel and how many of its posts were flagged."""
+
+    channel: Channel
+    flagged: int
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """A stored post with its channel and matches, for browsing and export."""
+
+    id: int
+    post: Post
+    flagged: bool
+    language: str | None
+    matches: tuple[Match, ...]
+
+
+def _channel(row: Row[Any]) -> Channel:
+    return Channel(
+        id=row.id,
+        ref=row.ref,
+        status=row.status,
+        telegram_id=row.telegram_id,
+        access_hash=row.access_hash,
+        username=row.username,
+        title=row.title,
+        joined=row.joined,
+        cursor=row.last_message_id,
+        last_post_at=row.last_post_at,
+        last_polled_at=row.last_polled_at,
+        last_error=row.last_error,
+        flood_wait_until=row.flood_wait_until,
+    )
+
+
+class Repository:
+    """The service's database, reached through one async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert: Any = dialect.insert
+
+    @classmethod
+    def open(cls, url: str, *, echo: bool = False) -> Repository:
+        """Create a repository for a user-written database URL."""
+        return cls(create_engine(url, echo=echo))
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+    # Channels -----------------------------------------------------------------------------
+
+    async def sync_channels(self, refs: Iterable[str]) -> list[Channel]:
+        """Make sure a row exists for each configured reference; return them in order."""
+        refs = list(dict.fromkeys(refs))
+        async with self.engine.begin() as conn:
+            if refs:
+                rows = [{"ref": ref, "created_at": utcnow()} for ref in refs]
+                await conn.execute(
+                    self._insert(channels_t)
+                    .values(rows)
+                    .on_conflict_do_nothing(index_elements=["ref"])
+                )
+            result = await conn.execute(select(channels_t).where(channels_t.c.ref.in_(refs)))
+            by_ref = {row.ref: _channel(row) for row in result}
+        return [by_ref[ref] for ref in refs]
+
+    async def channels(self) -> list[Channel]:
+        """Return every known channel."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(channels_t).order_by(channels_t.c.id))
+            return [_channel(row) for row in result]
+
+    async def channel(self, channel_id: int) -> Channel:
+        """Return one channel by row id."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(channels_t).where(channels_t.c.id == channel_id))
+            ).one()
+            return _channel(row)
+
+    async def save_resolution(
+        self,
+        channel_id: int,
+        *,
+        telegram_id: int,
+        access_hash: int,
+        username: str | None,
+        title: str | None,
+        joined: bool,
+    ) -> Channel:
+        """Store what a reference resolved to, so it is never resolved again."""
+        values = {
+            "telegram_id": telegram_id,
+            "access_hash": access_hash,
+            "username": username,
+            "title": title,
+            "joined": joined,
+            "status": "active",
+            "last_error": None,
+            "error_alerted": False,
+            "resolved_at": utcnow(),
+        }
+        await self._update_channel(channel_id, values)
+        return await self.channel(channel_id)
+
+    async def set_joined(self, channel_id: int, joined: bool = True) -> None:
+        """Record that the account joined (or left) the channel."""
+        await self._update_channel(channel_id, {"joined": joined})
+
+    async def set_status(self, channel_id: int, status: str, error: str | None) -> bool:
+        """Record a channel's status and error; return True when this is a new problem.
+
+        A new problem is one not yet announced; the caller raises one operational alert for it.
+        """
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(channels_t.c.status, channels_t.c.error_alerted).where(
+                        channels_t.c.id == channel_id
+                    )
+                )
+            ).one()
+            announce = error is not None and not (row.status == status and row.error_alerted)
+            await conn.execute(
+                update(channels_t)
+                .where(channels_t.c.id == channel_id)
+                .values(
+                    status=status,
+                    last_error=error,
+                    error_alerted=error is not None and (announce or row.error_alerted),
+                    last_polled_at=utcnow(),
+                )
+            )
+        return announce
+
+    async def set_channel_flood_wait(self, channel_id: int, until: datetime | None) -> None:
+        """Record until when the channel's polling waits on Telegram."""
+        await self._update_channel(channel_id, {"flood_wait_until": until})
+
+    async def _update_channel(self, channel_id: int, values: dict[str, Any]) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(channels_t).where(channels_t.c.id == channel_id).values(**values)
+            )
+
+    # Posts --------------------------------------------------------------------------------
+
+    async def store_batch(
+        self,
+        channel: Channel,
+        items: Sequence[Classified],
+        *,
+        cursor: int | None,
+        alert_cutoff: datetime | None,
+        store_all: bool = True,
+        live: bool = False,
+        advance_from: int | None = None,
+    ) -> BatchResult:
+        """Store a batch of classified posts and move the cursor, in one transaction.
+
+        New posts are inserted (ignoring ones already stored), with their matches and alert
+        rows; an already stored post whose edit made it newly flagged gets its matches and
+        alert rows now. Posts dated before ``alert_cutoff`` create no alert.
+
+        Args:
+            channel: the channel the posts belong to.
+            items: the posts with their rule matches and target sinks.
+            cursor: the new cursor (highest message id the sweep saw), or None to keep it.
+            alert_cutoff: posts older than this raise no alert (None: all may alert).
+            store_all: keep unflagged posts too (``store = "all"``).
+            live: the posts came from live updates rather than the sweep.
+            advance_from: move the cursor only if it reached ``advance_from - 1`` (live posts
+                may continue the cursor, never jump over a gap the sweep has not read).
+        """
+        result = BatchResult()
+        async with self.engine.begin() as conn:
+            keep = [item for item in items if store_all or item.flagged]
+            if keep:
+                inserted = await self._insert_posts(conn, channel, keep, live)
+                await self._after_insert(conn, channel, keep, inserted, alert_cutoff, result)
+            if cursor is not None or items:
+                await self._advance_channel(conn, channel, items, cursor, advance_from)
+        return result
+
+    async def _insert_posts(
+        self, conn: AsyncConnection, channel: Channel, items: Sequence[Classified], live: bool
+    ) -> dict[int, int]:
+        now = utcnow()
+        rows = [_post_values(channel, item, live, now) for item in items]
+        statement = (
+            self._insert(posts_t)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["channel_id", "message_id"])
+            .returning(posts_t.c.id, posts_t.c.message_id)
+        )
+        result = await conn.execute(statement)
+        return {row.message_id: row.id for row in result}
+
+    async def _after_insert(
+        self,
+        conn: AsyncConnection,
+        channel: Channel,
+        items: Sequence[Classified],
+        inserted: dict[int, int],
+        alert_cutoff: datetime | None,
+        result: BatchResult,
+    ) -> None:
+        result.new_message_ids = sorted(inserted)
+        existing = [item for item in items if item.post.message_id not in inserted]
+        known = await self._existing_posts(conn, channel, existing)
+        for item in items:
+            message_id = item.post.message_id
+            if message_id in inserted:
+                if item.flagged:
+                    await self._flag(conn, inserted[message_id], item, alert_cutoff, result)
+                continue
+            row = known.get(message_id)
+            if row is None:
+                continue
+            result.edited += await self._apply_edit(conn, row, item)
+            if item.flagged and not row.flagged:
+                await self._flag(conn, row.id, item, alert_cutoff, result)
+
+    async def _existing_posts(
+        self, conn: AsyncConnection, channel: Channel, items: Sequence[Classified]
+    ) -> dict[int, Any]:
+        if not items:
+            return {}
+        ids = [item.post.message_id for item in items]
+        columns = (posts_t.c.id, posts_t.c.message_id, posts_t.c.flagged, posts_t.c.text)
+        query = select(*columns).where(
+            and_(posts_t.c.channel_id == channel.id, posts_t.c.message_id.in_(ids))
+        )
+        return {row.message_id: row for row in await conn.execute(query)}
+
+    async def _apply_edit(self, conn: AsyncConnection, row: Row[Any], item: Classified) -> int:
+        post = item.post
+        if post.text == row.text and not (item.flagged and not row.flagged):
+            return 0
+        values: dict[str, Any] = {"text": post.text, "edit_date": post.edit_date}
+        if item.flagged:
+            values["flagged"] = True
+        await conn.execute(update(posts_t).where(posts_t.c.id == row.id).values(**values))
+        return 1
+
+    async def _flag(
+        self,
+        conn: AsyncConnection,
+        post_id: int,
+        item: Classified,
+        alert_cutoff: datetime | None,
+        result: BatchResult,
+    ) -> None:
+        match_rows = [_match_values(post_id, match, item.ruleset_version) for match in item.matches]
+        inserted = await conn.execute(
+            matches_t.insert().values(match_rows).returning(matches_t.c.id, matches_t.c.score)
+        )
+        best = max(inserted, key=lambda row: row.score)
+        result.flagged_message_ids.append(item.post.message_id)
+        moment = item.post.edit_date or item.post.date
+        if not item.sinks or (alert_cutoff is not None and moment < alert_cutoff):
+            return
+        rows = [
+            {
+                "post_id": post_id,
+                "match_id": best.id,
+                "sink": sink,
+                "kind": "post",
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": utcnow(),
+                "story_key": item.post.forward_from,
+                "created_at": utcnow(),
+            }
+            for sink in item.sinks
+        ]
+        statement = (
+            self._insert(alerts_t)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["post_id", "sink"])
+            .returning(alerts_t.c.id)
+        )
+        result.alerts_created += len((await conn.execute(statement)).all())
+
+    async def _advance_channel(
+        self,
+        conn: AsyncConnection,
+        channel: Channel,
+        items: Sequence[Classified],
+        cursor: int | None,
+        advance_from: int | None,
+    ) -> None:
+        values: dict[str, Any] = {"last_polled_at": utcnow()}
+        if cursor is not None:
+            current = int(
+                (
+                    await conn.execute(
+                        select(channels_t.c.last_message_id).where(channels_t.c.id == channel.id)
+                    )
+                ).scalar_one()
+            )
+            if advance_from is not None and current < advance_from - 1:
+                cursor = current  # a gap the sweep has not read yet: leave the cursor there
+            # Never move backwards: a slower, older batch must not rewind the cursor.
+            values["last_message_id"] = max(current, cursor)
+            values["status"] = "active"
+            values["last_error"] = None
+            values["error_alerted"] = False
+        if items:
+            newest = max(item.post.date for item in items)
+            values["last_post_at"] = newest
+        await conn.execute(update(channels_t).where(channels_t.c.id == channel.id).values(**values))
+
+    # Flood waits --------------------------------------------------------------------------
+
+    async def record_flood_wait(self, method: str, until: datetime, seconds: int) -> None:
+        """Persist a flood wait for ``method`` so a restart respects it."""
+        values = {"method": method, "until": until, "seconds": seconds, "recorded_at": utcnow()}
+        statement = self._insert(flood_t).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["method"], set_={"until": until, "seconds": seconds}
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def flood_waits(self, now: datetime | None = None) -> dict[str, datetime]:
+        """Return the flood waits still in force, by method."""
+        now = now or utcnow()
+        async with self.engine.connect() as conn:
+            result = await conn.execute(select(flood_t).where(flood_t.c.until > now))
+            return {row.method: row.until for row in result}
+
+    # Operational alerts -------------------------------------------------------------------
+
+    async def add_operational_alert(self, sinks: Sequence[str], text: str, key: str) -> int:
+        """Queue a notice about the service itself (not a post) for each sink."""
+        if not sinks:
+            return 0
+        rows = [
+            {
+                "post_id": None,
+                "sink": sink,
+                "kind": "operational",
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": utcnow(),
+                "story_key": key,
+                "payload": {"text": text, "key": key},
+                "created_at": utcnow(),
+            }
+            for sink in sinks
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(alerts_t.insert().values(rows))
+        return len(rows)
+
+    # Reading ------------------------------------------------------------------------------
+
+    async def count_posts(self, channel_id: int | None = None) -> int:
+        """Return how many posts are stored (in one channel, or in all)."""
+        from sqlalchemy import func
+
+        query = select(func.count()).select_from(posts_t)
+        if channel_id is not None:
+            query = query.where(posts_t.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def channel_overview(self) -> list[ChannelOverview]:
+        """Return every channel with its flagged-post count, for ``monitor channels``."""
+        from sqlalchemy import func
+
+        flagged = (
+            select(posts_t.c.channel_id, func.count().label("flagged"))
+            .where(posts_t.c.flagged.is_(True))
+            .group_by(posts_t.c.channel_id)
+            .subquery()
+        )
+        query = (
+            select(channels_t, flagged.c.flagged)
+            .outerjoin(flagged, flagged.c.channel_id == channels_t.c.id)
+            .order_by(channels_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return [ChannelOverview(_channel(row), int(row.flagged or 0)) for row in rows]
+
+    async def posts_per_hour(self, since: datetime) -> dict[int, float]:
+        """Return each channel's posts per hour since ``since`` (by channel row id)."""
+        from sqlalchemy import func
+
+        hours = max((utcnow() - since).total_seconds() / 3600.0, 1.0)
+        query = (
+            select(posts_t.c.channel_id, func.count())
+            .where(posts_t.c.date >= since)
+            .group_by(posts_t.c.channel_id)
+        )
+        async with self.engine.connect() as conn:
+            return {row[0]: row[1] / hours for row in await conn.execute(query)}
+
+    async def stored_posts(
+        self, query: Select[Any] | None = None, *, flagged_only: bool = False
+    ) -> list[StoredPost]:
+        """Return stored posts (newest first) with their channel and matches."""
+        query = query if query is not None else _posts_query(flagged_only)
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+            matches = await _matches_for(conn, [row.id for row in rows])
+        return [_stored_post(row, matches.get(row.id, ())) for row in rows]
+
+
+def _posts_query(flagged_only: bool) -> Select[Any]:
+    query = (
+        select(posts_t, channels_t.c.telegram_id, channels_t.c.username, channels_t.c.title)
+        .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+        .order_by(posts_t.c.date.desc(), posts_t.c.id.desc())
+    )
+    if flagged_only:
+        query = query.where(posts_t.c.flagged.is_(True))
+    return query
+
+
+async def _matches_for(conn: AsyncConnection, post_ids: list[int]) -> dict[int, tuple[Match, ...]]:
+    from monitor.models import Hit
+
+    found: dict[int, list[Match]] = {}
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start : start + 500]
+        result = await conn.execute(select(matches_t).where(matches_t.c.post_id.in_(chunk)))
+        for row in result:
+            hits = tuple(
+                Hit(term, span[0], span[1])
+                for term, span in zip(row.terms, row.spans, strict=False)
+            )
+            found.setdefault(row.post_id, []).append(
+                Match(row.rule_id, row.category, row.score, hits)
+            )
+    return {key: tuple(sorted(value, key=lambda m: -m.score)) for key, value in found.items()}
+
+
+def _stored_post(row: Row[Any], matches: tuple[Match, ...]) -> StoredPost:
+    post = Post(
+        channel_id=row.telegram_id or 0,
+        message_id=row.message_id,
+        date=row.date,
+        text=row.text,
+        edit_date=row.edit_date,
+        views=row.views,
+        forwards=row.forwards,
+        grouped_id=row.grouped_id,
+        forward_from=row.forward_from,
+        channel_username=row.username,
+        channel_title=row.title,
+    )
+    return StoredPost(row.id, post, row.flagged, row.language, matches)
+
+
+def _post_values(channel: Channel, item: Classified, live: bool, now: datetime) -> dict[str, Any]:
+    post = item.post
+    return {
+        "channel_id": channel.id,
+        "message_id": post.message_id,
+        "date": post.date,
+        "edit_date": post.edit_date,
+        "text": post.text,
+        "views": post.views,
+        "forwards": post.forwards,
+        "grouped_id": post.grouped_id,
+        "forward_from": post.forward_from,
+        "link": post.link,
+        "language": item.language,
+        "flagged": item.flagged,
+        "live": live,
+        "created_at": now,
+    }
+
+
+def _match_values(post_id: int, match: Match, ruleset_version: str) -> dict[str, Any]:
+    return {
+        "post_id": post_id,
+        "rule_id": match.rule_id,
+        "category": match.category,
+        "score": match.score,
+        "terms": [hit.term for hit in match.hits],
+        "spans": [[hit.start, hit.end] for hit in match.hits],
+        "ruleset_version": ruleset_version,
+        "created_at": utcnow(),
+    }

@@ -1,0 +1,171 @@
+"""The Telegram session: building the Telethon client, owning the session, logging in.
+
+One process owns a session at a time (a lock file beside it), because two clients on one
+session make Telegram revoke its key. Session files are created 0600. The ``[telegram.server]``
+override points the client at Telegram's test DCs or at the local test server. This package is
+the only place that imports telethon (besides ``monitor.testing``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from telethon import TelegramClient
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+from monitor.config import TelegramSettings
+from monitor.errors import ConfigError, SessionError
+
+LOGIN_HINT = "run `monitor login` first"
+
+
+def session_path(settings: TelegramSettings) -> Path:
+    """Return the session file path as Telethon will name it (always ``.session``)."""
+    path = settings.session
+    return path if path.suffix == ".session" else path.with_name(path.name + ".session")
+
+
+def _register_server_key(settings: TelegramSettings) -> None:
+    server = settings.server
+    if server is None or server.rsa_public_key is None:
+        return
+    try:
+        pem = server.rsa_public_key.read_text(encoding="ascii")
+    except OSError as error:
+        raise ConfigError(
+            f"telegram.server.rsa_public_key: cannot read {server.rsa_public_key}: "
+            f"{error.strerror}; fix the path"
+        ) from None
+    rsa.add_key(pem, old=False)
+
+
+def _create_private(path: Path) -> None:
+    """Create the session file with mode 0600 before Telethon opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    path.chmod(0o600)
+
+
+def build_client(
+    settings: TelegramSettings,
+    *,
+    session: str | None = None,
+    create: bool = False,
+    receive_updates: bool = True,
+) -> Any:
+    """Create (not connect) the Telethon client for the monitoring account.
+
+    Args:
+        settings: the ``[telegram]`` section.
+        session: a StringSession to use instead of the configured one ("" for a new one).
+        create: allow creating a new session file (``monitor login``); otherwise a missing
+            session is a ``SessionError`` telling the user to log in.
+        receive_updates: subscribe to live updates.
+
+    Raises:
+        SessionError: no session exists and ``create`` is false.
+    """
+    _register_server_key(settings)
+    api_hash = settings.api_hash.get_secret_value() if settings.api_hash else ""
+    telethon_session: Any
+    if session is not None:
+        telethon_session = StringSession(session)
+    elif settings.session_string is not None:
+        telethon_session = StringSession(settings.session_string.get_secret_value())
+    else:
+        path = session_path(settings)
+        if not path.exists():
+            if not create:
+                raise SessionError(f"no Telegram session at {path}; {LOGIN_HINT}")
+            _create_private(path)
+        telethon_session = str(path)
+    client = TelegramClient(
+        telethon_session,
+        settings.api_id,
+        api_hash,
+        flood_sleep_threshold=0,  # the governor handles every flood wait itself
+        receive_updates=receive_updates,
+        request_retries=2,
+        connection_retries=3,
+        retry_delay=1,
+        auto_reconnect=True,
+        base_logger="telethon",
+    )
+    server = settings.server
+    if server is not None:
+        client.session.set_dc(server.dc_id, server.host, server.port)
+    return client
+
+
+class SessionLock:
+    """An exclusive lock on a session, held for the life of the process that uses it."""
+
+    def __init__(self, settings: TelegramSettings, state_dir: Path) -> None:
+        if settings.session_string is not None:
+            digest = hashlib.sha256(settings.session_string.get_secret_value().encode())
+            self.path = state_dir / f".session-{digest.hexdigest()[:16]}.lock"
+            self.label = "the configured session string"
+        else:
+            self.path = Path(f"{session_path(settings)}.lock")
+            self.label = str(session_path(settings))
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise a ``SessionError`` naming the process that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise SessionError(
+                f"{self.label} is in use by another monitor process (pid {holder}); stop it "
+                "first: two clients on one session get its key revoked by Telegram"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Release the lock (also released by the OS when the process dies)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> SessionLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
+async def ensure_authorized(client: Any, settings: TelegramSettings) -> None:
+    """Connect and check the session is logged in.
+
+    Raises:
+        SessionError: the session is not authorised (never logged in, or revoked).
+    """
+    await client.connect()
+    if not await client.is_user_authorized():
+        await client.disconnect()
+        where = "the session string" if settings.session_string else str(session_path(settings))
+        raise SessionError(f"{where} is not logged in to Telegram; {LOGIN_HINT}")
+
+
+def secure_session_file(settings: TelegramSettings) -> None:
+    """Make sure the session file (and its journal) are readable by the owner only."""
+    path = session_path(settings)
+    for candidate in (path, Path(f"{path}-journal")):
+        if candidate.exists():
+            candidate.chmod(0o600)

@@ -1,4 +1,4 @@
-"""Conditions that compose term hits: ``AnyOf``, ``AllOf``, ``NoneOf``, ``Near``.
+"""Conditions that compose term hits: ``AnyOf``, ``AllOf``, ``NoneOf``, ``Near``, ``NotNear``.
 
 A condition looks at the evidence of one post and returns the hits that satisfy it, or ``None``
 when it fails. A rule fires when all its conditions hold. Pure and cheap: they only read the
@@ -123,3 +123,19 @@ class Near:
             return 1 <= after <= self.within
         before = a.first - b.last
         return 1 <= max(after, before) <= self.within
+
+
+@dataclass(frozen=True, slots=True)
+class NotNear:
+    """An exclusion that holds unless ``near`` holds (a term only bad next to another)."""
+
+    near: Near
+
+    @property
+    def triggers(self) -> tuple[int, ...]:
+        """Nothing: an exclusion alone never makes a rule fire."""
+        return ()
+
+    def evaluate(self, evidence: Evidence) -> Found | None:
+        """Return no hits when the pair is absent, ``None`` when it is there."""
+        return None if self.near.evaluate(evidence) else []

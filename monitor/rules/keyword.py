@@ -1,8 +1,8 @@
 """The ``keyword`` rule kind: terms combined with ``any``, ``all``, ``near``, ``not``, ``regex``.
 
 All conditions present must hold: one term of ``any``, one term of each ``all`` group, each
-``near`` pair, one ``regex`` pattern, and no ``not`` term. Pure: a rule only reads the evidence
-the shared matcher found; it never sees I/O.
+``near`` pair, one ``regex`` pattern, no ``not`` term and no ``not_near`` pair. Pure: a rule
+only reads the evidence the shared matcher found; it never sees I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from monitor.models import Hit, Match
-from monitor.rules.combinators import AllOf, AnyOf, Condition, Found, Near, NoneOf
+from monitor.rules.combinators import AllOf, AnyOf, Condition, Found, Near, NoneOf, NotNear
 from monitor.rules.matcher import Evidence
 from monitor.rules.schema import NearSpec, RuleFields, TermList
 from monitor.rules.terms import TermTable
@@ -102,8 +102,11 @@ def finish_rule(
     """Add the exclusions and metadata shared by every kind and build the rule."""
     if not conditions:
         raise ValueError("no condition: give any, all, near or regex")
+    languages = tuple(spec.languages)
     if spec.not_ is not None:
-        conditions.append(NoneOf(_terms(table, spec.not_, tuple(spec.languages), "not")))
+        conditions.append(NoneOf(_terms(table, spec.not_, languages, "not")))
+    for index, near in enumerate(spec.not_near or ()):
+        conditions.append(NotNear(_near(table, near, languages, f"not_near[{index}]")))
     return cls(
         id=spec.id,
         category=spec.category,

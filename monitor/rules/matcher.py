@@ -61,6 +61,7 @@ class TermIndex:
         self._by_key: dict[str, set[int]] = {}
         self._by_prefix: dict[str, set[int]] = {}
         self._by_exact: dict[str, list[tuple[int, str]]] = {}
+        self._by_form: dict[str, set[int]] = {}
         self._chains: dict[int, list[_Chain]] = {}
         self._regexes = [(i, t.pattern) for i, t in enumerate(terms) if t.pattern is not None]
         self._cache: dict[str, tuple[frozenset[int], tuple[tuple[int, str], ...]]] = {}
@@ -98,6 +99,8 @@ class TermIndex:
                 self._by_key.setdefault(key, set()).add(unit_id)
         elif isinstance(unit, PrefixUnit):
             self._by_prefix.setdefault(unit.prefix, set()).add(unit_id)
+        elif unit.cased is None:
+            self._by_form.setdefault(unit.folded, set()).add(unit_id)
         else:
             self._by_exact.setdefault(unit.folded, []).append((unit_id, unit.cased))
         return unit_id
@@ -125,6 +128,7 @@ class TermIndex:
             if size > len(word):
                 break
             ids.update(self._by_prefix.get(word[:size], ()))
+        ids.update(self._by_form.get(word, ()))
         entry = (frozenset(ids) if ids else _NOTHING, tuple(self._by_exact.get(word, ())))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()

@@ -48,6 +48,7 @@ class RuleFields(Strict):
     channels: list[str] = []
     tags: list[str] = []
     not_: TermList | None = Field(default=None, alias="not")
+    not_near: list[NearSpec] | None = Field(default=None, min_length=1)
 
 
 class PackInfo(Strict):

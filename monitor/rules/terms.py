@@ -5,7 +5,8 @@ Syntax of a term string in a rule file:
 - ``дезертир``: a word; it matches every inflection (see ``stem.py``);
 - ``самовольное оставление``: a phrase; each word inflected, in this order, adjacent;
 - ``самовол*``: a prefix of a token (in a phrase too: ``покинул* расположени*``);
-- ``=СОЧ``: an exact, case-sensitive whole token (acronyms), also inside phrases;
+- ``=СОЧ``: an exact, case-sensitive whole token (acronyms), also inside phrases; written in
+  lowercase (``=залишив``) it is one uninflected form in any case;
 - ``/ст\\.?\\s*337/``: a regular expression over the normalised (casefolded) text.
 
 This module parses a term into units (one per token) and checks it; it does no matching.
@@ -44,9 +45,14 @@ class PrefixUnit:
 
 @dataclass(frozen=True, slots=True)
 class ExactUnit:
-    """One token equal to ``cased`` with case kept; ``folded`` is its casefolded form."""
+    """One whole token, not inflected: ``folded`` is its casefolded form.
 
-    cased: str
+    ``cased`` is the form with capitals to compare case-sensitively (acronyms: ``=СОЧ`` does
+    not match "соч."), or ``None`` when written in lowercase (``=залишив`` matches that one
+    form in any case, but not "залишився").
+    """
+
+    cased: str | None
     folded: str
 
 
@@ -106,12 +112,11 @@ def _parse_piece(piece: str, languages: Collection[str]) -> list[Unit]:
 def _exact_units(body: str) -> list[Unit]:
     """Parse the tokens of an exact piece (``=СОЧ``, ``=В/Ч``)."""
     normalized = normalize(body)
-    return [
-        ExactUnit(fold_cased(body[start:end]), word)
-        for word, start, end in zip(
-            normalized.words, normalized.starts, normalized.ends, strict=True
-        )
-    ]
+    units: list[Unit] = []
+    for word, start, end in zip(normalized.words, normalized.starts, normalized.ends, strict=True):
+        cased = fold_cased(body[start:end])
+        units.append(ExactUnit(cased if cased != word else None, word))
+    return units
 
 
 def compile_regex(pattern: str) -> re.Pattern[str]:

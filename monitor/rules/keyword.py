@@ -70,9 +70,15 @@ class KeywordRule:
 
 
 def _hits(found: Found, evidence: Evidence) -> tuple[Hit, ...]:
-    """Turn (term id, hit) pairs into distinct ``Hit``s sorted by position."""
-    hits = {Hit(evidence.terms[term].text, hit.start, hit.end) for term, hit in found}
-    return tuple(sorted(hits, key=lambda hit: (hit.start, hit.end, hit.term)))
+    """Turn (term id, hit) pairs into ``Hit``s sorted by position, one per span.
+
+    Several terms can match the same words (втік, втекли and втекла share a form); the first
+    term listed in the rule names the span.
+    """
+    by_span: dict[tuple[int, int], str] = {}
+    for term, hit in sorted(found, key=lambda pair: pair[0]):
+        by_span.setdefault((hit.start, hit.end), evidence.terms[term].text)
+    return tuple(Hit(term, start, end) for (start, end), term in sorted(by_span.items()))
 
 
 def build_keyword(spec: KeywordSpec, table: TermTable) -> KeywordRule:

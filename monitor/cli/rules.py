@@ -1,0 +1,248 @@
+"""``monitor rules check|test|eval`` and ``monitor classify``: rule sets from the command line.
+
+Which rules are in effect: ``--rules FILE`` / ``--no-default-pack`` when given; else the config
+file's ``[rules]`` when a config file exists; else the default pack. This module only parses
+arguments, reads files and prints; matching and scoring live in ``monitor.rules``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor.cli.base import cli, handle_errors, options
+from monitor.errors import ConfigError
+from monitor.models import Match
+from monitor.rules import RuleSet, load_ruleset
+from monitor.rules.language import detect_language
+from monitor.rules.scoring import Counts, Example, Report, score
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rule_options(func: F) -> F:
+    """Add ``--rules FILE`` (repeatable) and ``--no-default-pack`` to a command."""
+    func = click.option(
+        "--no-default-pack",
+        is_flag=True,
+        help="Leave out the shipped military-discipline pack.",
+    )(func)
+    return click.option(
+        "--rules",
+        "rule_files",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="A rule file to load (repeatable); overrides the config's [rules].",
+    )(func)
+
+
+def effective_ruleset(
+    ctx: click.Context, rule_files: tuple[Path, ...], no_default_pack: bool
+) -> RuleSet:
+    """Load the rules in effect for a command (see the module docstring)."""
+    if rule_files or no_default_pack:
+        return load_ruleset(rule_files, default_pack=not no_default_pack)
+    config_path = options(ctx).config_path
+    if config_path.exists():
+        from monitor.config import load_config  # the config module pulls in more than rules
+
+        settings = load_config(config_path).rules
+        return load_ruleset(
+            settings.files, default_pack=settings.default_pack, disabled=settings.disabled
+        )
+    return load_ruleset()
+
+
+@cli.group()
+def rules() -> None:
+    """Check, try and score rule sets."""
+
+
+@rules.command("check")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-default-pack", is_flag=True, help="Check FILES without the shipped pack.")
+@click.pass_context
+@handle_errors
+def check(ctx: click.Context, files: tuple[Path, ...], no_default_pack: bool) -> None:
+    """Validate rule files; print rule counts per category and language."""
+    ruleset = effective_ruleset(ctx, files, no_default_pack)
+    table = Table(title=f"{len(ruleset)} rules, version {ruleset.version}")
+    table.add_column("category")
+    table.add_column("rules", justify="right")
+    for language in ("ru", "uk", "en"):
+        table.add_column(language, justify="right")
+    by_category = Counter(rule.category for rule in ruleset.rules)
+    by_language = Counter(
+        (rule.category, lang) for rule in ruleset.rules for lang in rule.languages
+    )
+    for category, count in sorted(by_category.items()):
+        row = [str(by_language[(category, lang)]) for lang in ("ru", "uk", "en")]
+        table.add_row(category, str(count), *row)
+    _console().print(table)
+    click.echo("OK")
+
+
+@rules.command("test")
+@click.argument("text")
+@click.option("--channel", default=None, help="Channel username or id, for scoped rules.")
+@click.option("--tag", "tags", multiple=True, help="A channel tag, for scoped rules.")
+@rule_options
+@click.pass_context
+@handle_errors
+def test(
+    ctx: click.Context,
+    text: str,
+    channel: str | None,
+    tags: tuple[str, ...],
+    rule_files: tuple[Path, ...],
+    no_default_pack: bool,
+) -> None:
+    """Show which rules match TEXT, with the matched words in bold."""
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    matches = ruleset.evaluate(text, channel=channel, tags=tags)
+    console = _console()
+    console.print(f"language: {detect_language(text)}", highlight=False)
+    if not matches:
+        console.print("no rule matched", highlight=False)
+        return
+    console.print(highlight(text, matches))
+    for match in matches:
+        terms = ", ".join(match.terms)
+        console.print(
+            f"{match.rule_id}  {match.category}  score {match.score:g}  terms: {terms}",
+            highlight=False,
+        )
+
+
+def highlight(text: str, matches: tuple[Match, ...]) -> Text:
+    """Return ``text`` with every matched span in bold."""
+    rich_text = Text(text)
+    for match in matches:
+        for start, end in match.spans:
+            rich_text.stylize("bold", start, end)
+    return rich_text
+
+
+@rules.command("eval")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@rule_options
+@click.pass_context
+@handle_errors
+def evaluate(
+    ctx: click.Context, file: Path, rule_files: tuple[Path, ...], no_default_pack: bool
+) -> None:
+    """Score the rules on labelled JSON lines (id, text, label, category, lang)."""
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    examples = list(_examples(file))
+    report = score(ruleset, examples)
+    _print_report(report)
+
+
+def _examples(path: Path) -> Iterator[Example]:
+    """Read labelled examples; a bad line is a usage error naming its number."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield Example.from_json(json.loads(line))
+            except (ValueError, AttributeError) as error:
+                raise ConfigError(f"{path}:{number}: {error}") from None
+
+
+def _print_report(report: Report) -> None:
+    """Print the overall, per-language and per-category tables and the error ids."""
+    console = _console()
+    overall = report.overall
+    console.print(
+        f"overall: precision {overall.precision:.3f}  recall {overall.recall:.3f}  "
+        f"F1 {overall.f1:.3f}  (TP {overall.tp}, FP {overall.fp}, FN {overall.fn}, "
+        f"TN {overall.tn})",
+        highlight=False,
+    )
+    console.print(_counts_table("language", report.by_language))
+
+    def flagged(category: str) -> str:
+        seen, hit = report.flagged_in_category.get(category, (0, 0))
+        return f"{hit}/{seen}"
+
+    console.print(_counts_table("category", report.by_category, flagged))
+    positives = " ".join(report.false_positives)
+    negatives = " ".join(report.false_negatives)
+    console.print(f"false positives ({len(report.false_positives)}): {positives}", highlight=False)
+    console.print(f"false negatives ({len(report.false_negatives)}): {negatives}", highlight=False)
+    wrong = " ".join(f"{i}({want}→{got})" for i, want, got in report.wrong_category)
+    console.print(f"wrong category ({len(report.wrong_category)}): {wrong}", highlight=False)
+
+
+def _counts_table(
+    title: str, rows: dict[str, Counts], flagged: Callable[[str], str] | None = None
+) -> Table:
+    """Return a precision/recall/F1 table, one row per key, with an optional flagged column."""
+    table = Table(title=f"by {title}")
+    table.add_column(title)
+    for name in ("precision", "recall", "F1", "TP", "FP", "FN"):
+        table.add_column(name, justify="right")
+    if flagged is not None:
+        table.add_column("flagged", justify="right")
+    for key, counts in sorted(rows.items()):
+        cells = [f"{counts.precision:.3f}", f"{counts.recall:.3f}", f"{counts.f1:.3f}"]
+        cells += [str(counts.tp), str(counts.fp), str(counts.fn)]
+        if flagged is not None:
+            cells.append(flagged(key))
+        table.add_row(key, *cells)
+    return table
+
+
+@cli.command("classify")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@rule_options
+@click.pass_context
+@handle_errors
+def classify(
+    ctx: click.Context, file: TextIO, rule_files: tuple[Path, ...], no_default_pack: bool
+) -> None:
+    """Classify JSON lines (id, text) from FILE or - (stdin): one JSON line out per line in."""
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    for number, line in enumerate(file, start=1):
+        if line.strip():
+            click.echo(json.dumps(classify_line(ruleset, line, number), ensure_ascii=False))
+
+
+def classify_line(ruleset: RuleSet, line: str, number: int) -> dict[str, Any]:
+    """Return the output object for one input line (an error object when it is malformed)."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        return {"line": number, "error": f"line {number}: not JSON: {error.msg}"}
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str) or "id" not in data:
+        return {"line": number, "id": _id(data), "error": f"line {number}: needs 'id' and 'text'"}
+    matches = ruleset.evaluate(data["text"])
+    spans = sorted({span for match in matches for span in match.spans})
+    return {
+        "id": data["id"],
+        "flagged": bool(matches),
+        "category": matches[0].category if matches else None,
+        "rules": [match.rule_id for match in matches],
+        "spans": [list(span) for span in spans],
+    }
+
+
+def _id(data: Any) -> Any:
+    """Return the id of a parsed line when it has one."""
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def _console() -> Console:
+    """A console on stdout that never wraps lines (output is read by scripts too)."""
+    return Console(file=sys.stdout, soft_wrap=True)

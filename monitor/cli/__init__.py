@@ -12,6 +12,7 @@ from monitor.cli.base import cli
 from monitor.cli import config_commands  # noqa: F401  isort: skip
 from monitor.cli import daemon_commands  # noqa: F401  isort: skip
 from monitor.cli import rules  # noqa: F401  isort: skip
+from monitor.cli import test_server  # noqa: F401  isort: skip
 
 __all__ = ["cli", "main"]
 

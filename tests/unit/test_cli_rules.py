@@ -1,0 +1,152 @@
+"""``monitor rules check|test|eval`` and ``monitor classify``, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import invoke
+
+GOOD = '[[rules]]\nid = "mine"\ncategory = "awol"\nany = ["=СОЧ"]\n'
+
+
+@pytest.fixture(autouse=True)
+def no_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in an empty folder, so no ./monitor.toml is picked up."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+
+
+def test_check_default_pack() -> None:
+    """`rules check` validates the default pack and prints counts per category."""
+    result = invoke(["rules", "check"])
+    assert result.code == 0, result.stderr
+    for category in ("awol", "desertion", "escape", "mutiny", "hazing", "crime"):
+        assert category in result.stdout
+    assert "OK" in result.stdout
+
+
+def test_check_broken_file_exits_2(tmp_path: Path) -> None:
+    """A broken rule file prints `file: rule id: problem` and exits 2, without a traceback."""
+    path = tmp_path / "bad.toml"
+    path.write_text('[[rules]]\nid = "r"\ncategory = "awol"\nregex = ["("]\n', encoding="utf-8")
+    result = invoke(["rules", "check", str(path)])
+    assert result.code == 2
+    assert f"{path}: r: regex: bad regex" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_user_file_alone(tmp_path: Path) -> None:
+    """`--no-default-pack` checks only the given files."""
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    result = invoke(["rules", "check", "--no-default-pack", str(path)])
+    assert result.code == 0, result.stderr
+    assert "1 rules" in result.stdout
+
+
+def test_test_shows_rules_and_terms() -> None:
+    """`rules test` names the matching rules and terms."""
+    result = invoke(["rules", "test", "Військовий втік з ТЦК, його розшукують"])
+    assert result.code == 0, result.stderr
+    assert "uk-escape-holding" in result.stdout
+    assert "втік" in result.stdout
+
+
+def test_test_no_match() -> None:
+    """`rules test` says when nothing matched."""
+    result = invoke(["rules", "test", "В Сочи солнечно"])
+    assert result.code == 0
+    assert "no rule matched" in result.stdout
+
+
+def test_test_with_rules_file(tmp_path: Path) -> None:
+    """`--rules FILE` tries a file without a config."""
+    path = tmp_path / "mine.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    result = invoke(["rules", "test", "--no-default-pack", "--rules", str(path), "ушёл в СОЧ"])
+    assert "mine" in result.stdout
+
+
+def test_highlight_bolds_spans() -> None:
+    """Matched words are bold in the rendered text."""
+    from monitor.cli.rules import highlight
+    from monitor.rules import load_ruleset
+
+    text = "Дезертира задержали в Туле"
+    styled = highlight(text, load_ruleset().evaluate(text))
+    bold = [text[span.start : span.end] for span in styled.spans if span.style == "bold"]
+    assert "Дезертира" in bold
+
+
+def test_eval_prints_scores_and_ids(tmp_path: Path) -> None:
+    """`rules eval` prints overall, per-language and per-category scores and FP/FN ids."""
+    path = tmp_path / "set.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "lang": "ru",
+            "text": "Дезертира задержали",
+            "label": True,
+            "category": "desertion",
+        },
+        {"id": "b", "lang": "ru", "text": "Сочи ждёт туристов", "label": False, "category": "none"},
+        {"id": "c", "lang": "en", "text": "Nothing here", "label": True, "category": "awol"},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = invoke(["rules", "eval", str(path)])
+    assert result.code == 0, result.stderr
+    assert "precision 1.000" in result.stdout
+    assert "by language" in result.stdout
+    assert "by category" in result.stdout
+    assert "false negatives (1): c" in result.stdout
+
+
+def test_eval_bad_line_exits_2(tmp_path: Path) -> None:
+    """A malformed labelled line is reported with its number."""
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"id": "a", "text": "x"}\n', encoding="utf-8")
+    result = invoke(["rules", "eval", str(path)])
+    assert result.code == 2
+    assert f"{path}:1:" in result.stderr
+
+
+def test_classify_stdin_keeps_order_and_survives_bad_lines() -> None:
+    """`classify -` prints one JSON line per input line, errors included, in order."""
+    lines = [
+        json.dumps({"id": 1, "text": "Двое солдат сбежали из госпиталя, их ищут", "x": 0}),
+        "not json",
+        json.dumps({"id": 3}),
+        json.dumps({"id": 4, "text": "Отдых в Сочи"}),
+    ]
+    result = invoke(["classify", "-"], input="\n".join(lines) + "\n")
+    assert result.code == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, 3, 4]
+    assert out[0]["flagged"]
+    assert out[0]["category"] == "escape"
+    assert out[0]["spans"]
+    assert "line 2" in out[1]["error"]
+    assert "line 3" in out[2]["error"]
+    assert out[3] == {"id": 4, "flagged": False, "category": None, "rules": [], "spans": []}
+
+
+def test_config_rules_are_used(tmp_path: Path) -> None:
+    """With a config file, its [rules] decide the rule set (here: only the user's file)."""
+    rules = tmp_path / "mine.toml"
+    rules.write_text(GOOD, encoding="utf-8")
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    text = example.read_text(encoding="utf-8")
+    text = text.replace("default_pack = true", "default_pack = false")
+    text = text.replace("files = []", f"files = [{json.dumps(str(rules))}]", 1)
+    config = tmp_path / "monitor.toml"
+    config.write_text(text, encoding="utf-8")
+    secrets = {
+        "MONITOR_TELEGRAM_API_HASH": "0123456789abcdef",
+        "MONITOR_ALERTS_NEWSROOM_BOT_TOKEN": "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    }
+    result = invoke(["--config", str(config), "rules", "check"], env=secrets)
+    assert result.code == 0, result.stderr
+    assert "1 rules" in result.stdout

@@ -1,0 +1,240 @@
+# ruff: noqa: E501  (one news post per row reads better than strings split mid-sentence)
+"""The default pack, table by table: invented posts per language, with their hard negatives.
+
+Each row is (text, category or None). A category means the post must be flagged and the best
+match must give that category; None means the post must not be flagged.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.rules import RuleSet, load_ruleset
+
+RU = [
+    (
+        "Суд в Чите отправил в колонию на 4 года рядового, который дважды самовольно уходил из части и жил у подруги.",
+        "awol",
+    ),
+    (
+        "Мобилизованный из Омска не вернулся в подразделение после отпуска по ранению. Его нашли через два месяца на рыбалке.",
+        "awol",
+    ),
+    (
+        "В Бурятии полицейские задержали военнослужащего, находившегося в самоволке с декабря.",
+        "awol",
+    ),
+    ("Адвокаты фиксируют рост дел о СОЧ: только в Московском гарнизонном суде их сотни.", "awol"),
+    (
+        "Контрактник самовольно оставил место службы в Белгородской области и уехал к семье в Оренбург. Возбуждено уголовное дело.",
+        "awol",
+    ),
+    (
+        "Военная полиция задержала в Ростове троих солдат, которые больше месяца не появлялись в части.",
+        "awol",
+    ),
+    (
+        "Под Красноярском задержали военного, который полтора года скрывался от службы после отпуска. Ему вменяют дезертирство.",
+        "desertion",
+    ),
+    (
+        "Российский контрактник бежал в Армению и попросил не выдавать его России — он отказался воевать и покинул позиции.",
+        "desertion",
+    ),
+    (
+        "Бывший десантник сдался в плен добровольно, позвонив на горячую линию «Хочу жить».",
+        "desertion",
+    ),
+    (
+        "Пятеро мобилизованных сбежали из пункта сбора в Воронежской области, воспользовавшись пересменкой охраны.",
+        "escape",
+    ),
+    (
+        "Раненый боец ушёл из военного госпиталя в Ростове, не дождавшись выписки, и уехал домой. Его ищет комендатура.",
+        "escape",
+    ),
+    (
+        "Из учебного центра под Новосибирском ночью сбежали двое новобранцев, их ищут полиция и военные.",
+        "escape",
+    ),
+    (
+        "Рота мобилизованных отказалась выдвигаться на передовую без обещанной техники, командир пригрозил трибуналом.",
+        "mutiny",
+    ),
+    (
+        "Военнослужащие 3-го батальона отказались идти в атаку и записали видеообращение к президенту.",
+        "mutiny",
+    ),
+    (
+        "В части под Луганском вспыхнул бунт: контрактники потребовали выплат и отказались выполнять приказы.",
+        "mutiny",
+    ),
+    (
+        "В Каспийске возбудили дело после того, как сержант избил рядового за «плохо вычищенный автомат».",
+        "hazing",
+    ),
+    (
+        "Мать солдата-срочника заявила о дедовщине в части под Псковом: сына избивали и отбирали деньги.",
+        "hazing",
+    ),
+    (
+        "Офицер издевался над подчинёнными, заставляя их часами стоять на морозе. Военная прокуратура начала проверку.",
+        "hazing",
+    ),
+    ("Прапорщик воинской части в Самаре похитил со склада 3 тонны дизельного топлива.", "crime"),
+    ("В Курской области контрактник застрелил двоих сослуживцев после ссоры и скрылся.", "crime"),
+    ("Военнослужащий подозревается в изнасиловании жительницы Ставрополя, он задержан.", "crime"),
+    ("Командир батальона брал взятки с бойцов за отпуск и перевод в тыл.", "crime"),
+    ("Большая часть регионов России перешла на летнее время работы поликлиник.", None),
+    ("В Сочи открылся новый аквапарк, первые посетители уже оценили горки.", None),
+    ("Заключённый сбежал из СИЗО в Челябинске, разобрав решётку, его ищут.", None),
+    ("Хоккеист «Авангарда» самовольно покинул расположение команды и был отстранён.", None),
+    ("Военнослужащие провели разминирование поля в Курской области.", None),
+    (
+        "Минобороны: российские войска освободили ещё два населённых пункта, противник отступил.",
+        None,
+    ),
+    ("Военкоматы Москвы начали весенний призыв, повестки приходят через Госуслуги.", None),
+    ("Отказники от ЕГЭ: сколько выпускников не пришли на экзамен по математике.", None),
+    ("В роддоме Кемерова остались трое малышей-отказников, опека ищет семьи.", None),
+    ("Бунт на корабле: акционеры «Аэрофлота» выступили против нового плана.", None),
+    ("Из приюта сбежала собака, хозяева просят помочь с поиском.", None),
+    ("Рядовые сотрудники банка получат премии к Новому году.", None),
+    ("Часть дороги в Краснодаре перекрыта из-за ремонта теплотрассы.", None),
+    ("Ветеран СВО открыл в родном селе столярную мастерскую.", None),
+    ("Военный эксперт рассказал, почему наступление противника захлебнулось.", None),
+    ("Солдаты вернулись из зоны СВО домой — их встретили родные с цветами.", None),
+    ("Росгвардия задержала в Екатеринбурге мошенника, который скрывался от следствия.", None),
+    ("Школьник сбежал с уроков на концерт, родители нашли его через геолокацию.", None),
+    ("Суд отказал в иске к военкомату о признании отсрочки.", None),
+    ("Сочинение по литературе: учитель из Уфы стал лучшим в стране.", None),
+]
+
+UK = [
+    ("Військового, який понад пів року перебував у СЗЧ, затримали в Києві поліцейські.", "awol"),
+    (
+        "Суд призначив 5 років позбавлення волі солдату, що самовільно залишив військову частину на Сумщині.",
+        "awol",
+    ),
+    (
+        "Мобілізований не повернувся до частини після лікування в госпіталі, його розшукує ВСП.",
+        "awol",
+    ),
+    ("Понад 200 військових повернулися на службу з СЗЧ за новим законом.", "awol"),
+    ("Дезертира, який утік із позицій на Донеччині, затримали в Одесі.", "desertion"),
+    (
+        "Прикордонники затримали військовослужбовця, який намагався втекти за кордон через гори.",
+        "desertion",
+    ),
+    ("Троє мобілізованих втекли з ТЦК у Вінниці, вибивши вікно.", "escape"),
+    (
+        "З військового госпіталю в Дніпрі зник поранений боєць, правоохоронці шукають його.",
+        "escape",
+    ),
+    ("Бійці роти відмовилися йти в наступ, посилаючись на відсутність підготовки.", "mutiny"),
+    ("Командира звинуватили в тому, що підрозділ відмовився виконати бойовий наказ.", "mutiny"),
+    ("У навчальному центрі сержант знущався з новобранців, ДБР відкрило провадження.", "hazing"),
+    ("ДБР затримало військового, який продавав пальне з бригади.", "crime"),
+    ("Військовослужбовець застрелив товариша по службі під час сварки на Харківщині.", "crime"),
+    ("Офіцер ТЦК вимагав хабар за зняття з розшуку.", "crime"),
+    ("Більша частина України завтра буде без опадів.", None),
+    ("Футболіст збірної втік з тренувального табору через конфлікт з тренером.", None),
+    ("ТЦК проводять рейди на блокпостах у Львові, перевіряють документи.", None),
+    ("Військові отримали нові пікапи від волонтерів.", None),
+    ("Засуджений втік з колонії на Житомирщині, триває розшук.", None),
+    ("Генштаб: за добу відбито 40 атак, ворог втратив 1200 солдатів.", None),
+    ("Шахтарі відмовилися спускатися під землю через небезпеку.", None),
+    ("Частина депутатів відмовилася голосувати за бюджет.", None),
+    ("Діти-відмовники з будинку малюти знайшли нові сім'ї.", None),
+    ("Повернувшись з відпустки, військовий вручив нагороди побратимам.", None),
+]
+
+EN = [
+    (
+        "A Russian sailor who went missing from his ship in Sevastopol was found hiding at his parents' house, military prosecutors said.",
+        "awol",
+    ),
+    (
+        "More than 50 soldiers left their base without authorization last month, according to leaked documents.",
+        "awol",
+    ),
+    (
+        "Ukraine offers amnesty to troops who went absent without leave if they return to duty.",
+        "awol",
+    ),
+    (
+        "A conscript who deserted in 2022 was extradited from Georgia and now faces trial.",
+        "desertion",
+    ),
+    (
+        "Russian soldiers are fleeing the army in growing numbers, hiding in forests and abroad.",
+        "desertion",
+    ),
+    (
+        "Ten mobilised men escaped from a recruitment centre in Odesa overnight by climbing a fence.",
+        "escape",
+    ),
+    (
+        "An entire company refused orders to advance, saying commanders were sending them to certain death.",
+        "mutiny",
+    ),
+    ("Soldiers staged a mutiny at a base in Siberia over unpaid wages.", "mutiny"),
+    (
+        "Two sergeants were charged after a conscript was beaten and humiliated in his barracks.",
+        "hazing",
+    ),
+    ("A serviceman was arrested for selling stolen army rifles online.", "crime"),
+    (
+        "A Russian soldier accused of murdering a family in Kherson region was sentenced in absentia.",
+        "crime",
+    ),
+    ("Tourists flock to the deserted beaches of Albania in early spring.", None),
+    ("Player refused to take the penalty after a row with the coach.", None),
+    ("Military parade rehearsals close roads in central Moscow this week.", None),
+    ("Prisoners escaped from a jail in Louisiana after overpowering a guard.", None),
+    ("Soldiers helped rescue families trapped by floods in the region.", None),
+    ("Russian forces captured another village near Pokrovsk, the ministry said.", None),
+    ("The senator called the defectors from his party 'political deserters'.", None),
+    ("Recruitment drive: the army hopes to sign up 20,000 contract soldiers by autumn.", None),
+    ("Investors revolt against bank's merger plan.", None),
+    ("A dog escaped from a military base and was found in a nearby village.", None),
+]
+
+
+@pytest.fixture(scope="module")
+def pack() -> RuleSet:
+    """The default pack, loaded once for the module."""
+    return load_ruleset()
+
+
+def _ids(table: list[tuple[str, str | None]]) -> list[str]:
+    """Short ASCII ids: the category (or 'neg') and the row number."""
+    return [f"{category or 'neg'}-{number:02d}" for number, (_, category) in enumerate(table)]
+
+
+def check(pack: RuleSet, text: str, category: str | None) -> None:
+    """Assert the pack flags ``text`` with ``category``, or not at all."""
+    matches = pack.evaluate(text)
+    if category is None:
+        assert not matches, [match.rule_id for match in matches]
+    else:
+        assert matches, "not flagged"
+        assert matches[0].category == category, [(m.rule_id, m.category) for m in matches]
+
+
+@pytest.mark.parametrize(("text", "category"), RU, ids=_ids(RU))
+def test_russian(pack: RuleSet, text: str, category: str | None) -> None:
+    """Russian stories are flagged with their category; look-alikes are not."""
+    check(pack, text, category)
+
+
+@pytest.mark.parametrize(("text", "category"), UK, ids=_ids(UK))
+def test_ukrainian(pack: RuleSet, text: str, category: str | None) -> None:
+    """Ukrainian stories are flagged with their category; look-alikes are not."""
+    check(pack, text, category)
+
+
+@pytest.mark.parametrize(("text", "category"), EN, ids=_ids(EN))
+def test_english(pack: RuleSet, text: str, category: str | None) -> None:
+    """English stories are flagged with their category; look-alikes are not."""
+    check(pack, text, category)

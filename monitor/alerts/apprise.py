@@ -90,7 +90,7 @@ class AppriseSink:
         """Apprise targets are chats too: pace them like one."""
         return f"apprise:{self.name}"
 
-    async def send(self, alert: Alert, message: Message) -> SendResult | None:
+    async def send(self, alert: Alert | None, message: Message) -> SendResult | None:
         """Notify every URL that has not yet accepted this message.
 
         Raises:

@@ -40,6 +40,7 @@ channel told the story, else empty), ``source_count``, ``alert_id``.
       "text": "the plain-text rendering"
     }
 
+An operational notice (``event: "notice"``) carries only ``alert_id`` and ``text``.
 A digest (``event: "digest"``) carries ``heading``, ``count``, ``alerts`` (a list of the
 objects above without ``text`` and ``schema``) and ``text``.
 
@@ -307,13 +308,16 @@ def _alert_title(alert: Alert) -> str:
     return f"{alert.top_match.category}: {channel_name(alert.post)}"
 
 
-def render_alert(alert: Alert, options: RenderOptions, *, replaces: str | None = None) -> Message:
+def render_alert(
+    alert: Alert, options: RenderOptions, *, update: bool = False, replaces: str | None = None
+) -> Message:
     """Render ``alert`` for every kind of sink.
 
     Args:
         alert: the alert; its ``sources`` are listed when there is more than one.
         options: time zone, templates and limits of the sink.
-        replaces: the sink's reference to an earlier message this one updates.
+        update: this renders an alert already sent, because more sources joined its story.
+        replaces: the sink's reference to the message being updated, if it gave one.
     """
     html = _fill(
         options.html_template or DEFAULT_HTML_TEMPLATE, alert_variables(alert, options, html=True)
@@ -321,7 +325,7 @@ def render_alert(alert: Alert, options: RenderOptions, *, replaces: str | None =
     text = _fill(
         options.text_template or DEFAULT_TEXT_TEMPLATE, alert_variables(alert, options, html=False)
     )
-    event = "alert" if replaces is None else "update"
+    event = "update" if update or replaces is not None else "alert"
     payload = {"schema": SCHEMA, "event": event, **alert_json(alert, options), "text": text}
     return Message(
         event=event,
@@ -375,6 +379,18 @@ def alert_json(alert: Alert, options: RenderOptions) -> dict[str, Any]:
         "excerpt": {"text": cut.text, "spans": [list(span) for span in cut.spans]},
         "sources": [_post_json(post, options.tz, with_text=False) for post in all_sources(alert)],
     }
+
+
+def render_notice(alert_id: int, text: str, *, title: str = "monitor notice") -> Message:
+    """Render an operational notice (a channel gone private, a quiet channel, ...)."""
+    return Message(
+        event="notice",
+        title=title,
+        text=text,
+        html=tuple(split_html(f"<b>{escape(title)}</b>\n{escape(text)}")),
+        payload={"schema": SCHEMA, "event": "notice", "alert_id": alert_id, "text": text},
+        alert_ids=(alert_id,),
+    )
 
 
 def _plural(count: int, word: str) -> str:

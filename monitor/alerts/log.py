@@ -45,18 +45,23 @@ class LogSink:
         """The log is never paced."""
         return None
 
-    async def send(self, alert: Alert, message: Message) -> SendResult | None:
+    async def send(self, alert: Alert | None, message: Message) -> SendResult | None:
         """Log the message as one ``alert_logged`` event."""
+        fields = {}
+        if alert is not None:
+            fields = {
+                "channel": alert.post.channel_username or alert.post.channel_id,
+                "link": alert.post.link,
+                "category": alert.top_match.category,
+                "rule": alert.top_match.rule_id,
+            }
         logger.info(
             "alert_logged",
             sink=self.name,
             kind=message.event,
             alert_ids=list(message.alert_ids),
-            channel=alert.post.channel_username or alert.post.channel_id,
-            link=alert.post.link,
-            category=alert.top_match.category,
-            rule=alert.top_match.rule_id,
             text=message.text,
+            **fields,
         )
         return SendResult(messages=1)
 

@@ -86,7 +86,9 @@ class Pacer:
         """Return whether a burst window is open at ``now``."""
         return self._burst_until is not None and now < self._burst_until
 
-    def decide(self, now: float, pending: int, oldest: float | None = None) -> Decision:
+    def decide(
+        self, now: float, pending: int, oldest: float | None = None, *, flush: bool = False
+    ) -> Decision:
         """Decide what to do with ``pending`` waiting alerts at ``now``.
 
         Args:
@@ -94,6 +96,8 @@ class Pacer:
             pending: how many alerts wait for this chat.
             oldest: when the oldest of them was queued (same clock), if known. Alerts that
                 all arrived after a burst window closed start afresh instead of folding.
+            flush: fold now instead of waiting for an open burst window to close (a one-off
+                drain from cron must not sit out the window).
         """
         if pending <= 0:
             return IDLE
@@ -101,7 +105,7 @@ class Pacer:
         if delay > 0:
             return Decision("wait", delay=delay)
         if self._burst_until is not None:
-            if now < self._burst_until:
+            if now < self._burst_until and not flush:
                 return Decision("wait", delay=self._burst_until - now)
             if oldest is None or oldest < self._burst_until:
                 return Decision("fold", count=pending) if pending > 1 else Decision("send", count=1)

@@ -50,8 +50,10 @@ class AlertSink(Protocol):
         """The chat this sink writes to, for pacing; sinks sharing a key share a pace."""
         ...
 
-    async def send(self, alert: Alert, message: Message) -> SendResult | None:
-        """Deliver ``message`` (rendered from ``alert``, or a digest led by it).
+    async def send(self, alert: Alert | None, message: Message) -> SendResult | None:
+        """Deliver ``message``: rendered from ``alert``, a digest led by it, or a notice.
+
+        ``alert`` is None for an operational notice about the service itself.
 
         When ``message.replaces`` is set the sink updates that earlier delivery if it can,
         else it sends ``message`` as a follow-up.

@@ -115,22 +115,29 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self._stories)
 
-    def find(self, post: Post, now: float) -> int | None:
-        """Return the key of the live story ``post`` belongs to, if any."""
-        self.prune(now)
-        for origin in origins(post):
-            if origin in self._by_origin:
-                return self._by_origin[origin]
-        return self._find_text(shingles(post.text))
+    def __contains__(self, key: object) -> bool:
+        return key in self._stories
 
-    def _find_text(self, signature: frozenset[int]) -> int | None:
+    def find(self, post: Post, now: float) -> int | None:
+        """Return the key of the live story ``post`` belongs to, if any.
+
+        When several stories match (a post already recorded under its own key, say), the
+        smallest key wins: keys grow with time, so that is the story told first.
+        """
+        self.prune(now)
+        keys = {self._by_origin[o] for o in origins(post) if o in self._by_origin}
+        keys |= self._find_text(shingles(post.text))
+        return min(keys) if keys else None
+
+    def _find_text(self, signature: frozenset[int]) -> set[int]:
         shared: Counter[int] = Counter()
         for shingle in signature:
             shared.update(self._by_shingle.get(shingle, ()))
-        for key, count in shared.most_common():
-            if alike(signature, self._stories[key].shingles, count, self.thresholds):
-                return key
-        return None
+        return {
+            key
+            for key, count in shared.items()
+            if alike(signature, self._stories[key].shingles, count, self.thresholds)
+        }
 
     def add(self, key: int, post: Post, now: float) -> None:
         """Record ``post`` under story ``key`` (a new story, or a new source of one)."""

@@ -193,7 +193,7 @@ class WebhookSink:
             headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
         return headers
 
-    async def send(self, alert: Alert, message: Message) -> SendResult | None:
+    async def send(self, alert: Alert | None, message: Message) -> SendResult | None:
         """POST the message's JSON body.
 
         Raises:

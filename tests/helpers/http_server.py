@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,6 +122,24 @@ class RecordingServer:
                 if self._scripts[key]:
                     return self._scripts[key].popleft()
         return Reply()
+
+    def wait_until(
+        self, predicate: Callable[[list[Request]], bool], timeout: float = 10.0
+    ) -> list[Request]:
+        """Wait until ``predicate(requests)`` holds and return the requests.
+
+        Raises:
+            TimeoutError: it did not hold before the deadline.
+        """
+        with self._condition:
+            if not self._condition.wait_for(lambda: predicate(self.requests), timeout):
+                raise TimeoutError(f"condition not met in {timeout}s; got {len(self.requests)}")
+            return list(self.requests)
+
+    def paths(self) -> list[str]:
+        """Return the path of every request so far, in order."""
+        with self._condition:
+            return [request.path for request in self.requests]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Request]:
         """Wait until ``count`` requests have arrived and return them.

@@ -1,0 +1,341 @@
+"""The alert outbox as the dispatcher sees it: due rows, claims, outcomes, requeues.
+
+The pipeline commits one ``alerts`` row per flagged post and sink (``repository.store_batch``).
+This module reads those rows back as ``Alert`` values and records what became of each:
+
+* ``claim`` takes due rows for one attempt: ``attempts + 1``, ``last_error`` set to
+  ``IN_FLIGHT`` and a lease on ``next_attempt_at``, only if they are still pending and due,
+  so two dispatchers never send the same row. After a crash the lease runs out and the row
+  is due again; the daemon's dispatcher ``recover``s such rows at once when it starts;
+* ``finish`` marks rows ``sent``, ``digested`` (delivered inside a digest) or ``merged``
+  (another source of a story already alerted), with ``sent_at`` and the sink's reference;
+* ``retry`` and ``fail`` record the last error with the next attempt time or the end.
+
+It must not decide anything (backoff, folding, merging are the dispatcher's) and lets no
+SQLAlchemy object out: callers get ``OutboxItem`` and plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from monitor.models import Alert, Hit, Match, Post
+from monitor.storage.tables import AlertRow, ChannelRow, MatchRow, PostRow
+
+alerts_t = cast(Table, AlertRow.__table__)
+posts_t = cast(Table, PostRow.__table__)
+channels_t = cast(Table, ChannelRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+MERGED = "merged"
+DIGESTED = "digested"
+DELIVERED = (SENT, DIGESTED, MERGED)
+
+#: ``last_error`` of a claimed row until its attempt ends: a crash leaves it there.
+IN_FLIGHT = "in flight (claimed by a dispatcher)"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One outbox row with what it alerts about.
+
+    ``alert`` is None for an operational notice, whose text is ``notice``. For a story's
+    first alert, ``alert.sources`` holds the posts of the rows merged into it.
+    """
+
+    id: int
+    sink: str
+    kind: str
+    state: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    merged_into: int | None
+    external_id: str | None
+    last_error: str | None
+    alert: Alert | None
+    notice: str | None = None
+    sent_at: datetime | None = None
+
+
+def _post(row: Row[Any]) -> Post:
+    return Post(
+        channel_id=row.telegram_id or 0,
+        message_id=row.message_id,
+        date=row.date,
+        text=row.text,
+        edit_date=row.edit_date,
+        views=row.views,
+        forwards=row.forwards,
+        grouped_id=row.grouped_id,
+        forward_from=row.forward_from,
+        channel_username=row.username,
+        channel_title=row.title,
+    )
+
+
+def _posts_query() -> Any:
+    return select(
+        posts_t, channels_t.c.telegram_id, channels_t.c.username, channels_t.c.title
+    ).join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+
+
+async def _posts(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, tuple[Post, Any]]:
+    ids = sorted(set(post_ids))
+    if not ids:
+        return {}
+    rows = await conn.execute(_posts_query().where(posts_t.c.id.in_(ids)))
+    return {row.id: (_post(row), row.language) for row in rows}
+
+
+async def _matches(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, list[Match]]:
+    ids = sorted(set(post_ids))
+    found: dict[int, list[Match]] = {}
+    if not ids:
+        return found
+    rows = await conn.execute(
+        select(matches_t).where(matches_t.c.post_id.in_(ids)).order_by(matches_t.c.id)
+    )
+    for row in rows:
+        hits = tuple(Hit(t, s[0], s[1]) for t, s in zip(row.terms, row.spans, strict=False))
+        found.setdefault(row.post_id, []).append(Match(row.rule_id, row.category, row.score, hits))
+    return found
+
+
+async def _sources(conn: AsyncConnection, root_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Return, for each root alert id, the post ids of the rows merged into it."""
+    if not root_ids:
+        return {}
+    rows = await conn.execute(
+        select(alerts_t.c.merged_into, alerts_t.c.post_id)
+        .where(alerts_t.c.merged_into.in_(list(root_ids)), alerts_t.c.state != FAILED)
+        .order_by(alerts_t.c.id)
+    )
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row.merged_into, []).append(row.post_id)
+    return found
+
+
+def _item(
+    row: Row[Any],
+    posts: dict[int, tuple[Post, Any]],
+    matches: dict[int, list[Match]],
+    sources: dict[int, list[int]],
+) -> OutboxItem:
+    alert = None
+    if row.post_id is not None and row.post_id in posts and matches.get(row.post_id):
+        post, language = posts[row.post_id]
+        merged = tuple(posts[p][0] for p in sources.get(row.id, []) if p in posts)
+        alert = Alert(row.id, row.sink, post, tuple(matches[row.post_id]), merged, language)
+    notice = (row.payload or {}).get("text") if row.kind != "post" else None
+    return OutboxItem(
+        id=row.id,
+        sink=row.sink,
+        kind=row.kind,
+        state=row.state,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        merged_into=row.merged_into,
+        external_id=row.external_id,
+        last_error=row.last_error,
+        alert=alert,
+        notice=notice,
+        sent_at=row.sent_at,
+    )
+
+
+class Outbox:
+    """The ``alerts`` table, reached through the service's async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def _load(self, conn: AsyncConnection, rows: Sequence[Row[Any]]) -> list[OutboxItem]:
+        sources = await _sources(conn, [row.id for row in rows if row.merged_into is None])
+        post_ids = {row.post_id for row in rows if row.post_id is not None}
+        post_ids |= {p for ids in sources.values() for p in ids}
+        posts = await _posts(conn, post_ids)
+        matches = await _matches(conn, {row.post_id for row in rows if row.post_id})
+        return [_item(row, posts, matches, sources) for row in rows]
+
+    async def due(self, sink: str, now: datetime, limit: int = 500) -> list[OutboxItem]:
+        """Return ``sink``'s pending rows due at ``now``, oldest first."""
+        query = (
+            select(alerts_t)
+            .where(
+                alerts_t.c.sink == sink,
+                alerts_t.c.state == PENDING,
+                alerts_t.c.next_attempt_at <= now,
+            )
+            .order_by(alerts_t.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return await self._load(conn, list(await conn.execute(query)))
+
+    async def get(self, ids: Iterable[int]) -> dict[int, OutboxItem]:
+        """Return the rows with ``ids`` (whatever their state), by id."""
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(select(alerts_t).where(alerts_t.c.id.in_(ids))))
+            return {item.id: item for item in await self._load(conn, rows)}
+
+    async def next_due(self, sink: str) -> datetime | None:
+        """Return when ``sink``'s next pending row falls due, if it has any."""
+        query = select(func.min(alerts_t.c.next_attempt_at)).where(
+            alerts_t.c.sink == sink, alerts_t.c.state == PENDING
+        )
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(query)).scalar_one_or_none()
+        return cast(datetime | None, value)
+
+    async def claim(self, ids: Sequence[int], now: datetime, lease_until: datetime) -> list[int]:
+        """Take the still pending, due rows among ``ids`` for one attempt; return their ids."""
+        if not ids:
+            return []
+        statement = (
+            update(alerts_t)
+            .where(
+                alerts_t.c.id.in_(list(ids)),
+                alerts_t.c.state == PENDING,
+                alerts_t.c.next_attempt_at <= now,
+            )
+            .values(
+                attempts=alerts_t.c.attempts + 1, next_attempt_at=lease_until, last_error=IN_FLIGHT
+            )
+            .returning(alerts_t.c.id)
+        )
+        async with self.engine.begin() as conn:
+            return sorted(row.id for row in await conn.execute(statement))
+
+    async def finish(
+        self,
+        ids: Sequence[int],
+        state: str,
+        now: datetime,
+        *,
+        external_id: str | None = None,
+        merged_into: int | None = None,
+    ) -> None:
+        """Record that ``ids`` were delivered (``sent``, ``digested``) or ``merged``."""
+        if state not in DELIVERED:
+            raise ValueError(f"not a delivered state: {state}")
+        values: dict[str, Any] = {"state": state, "sent_at": now, "last_error": None}
+        if external_id is not None:
+            values["external_id"] = external_id
+        if merged_into is not None:
+            values["merged_into"] = merged_into
+        await self._update(ids, values)
+
+    async def recover(self, now: datetime) -> int:
+        """Make rows a crashed dispatcher left claimed due now; return how many.
+
+        Only the one long-running dispatcher may call this at its start (the daemon holds
+        the session lock): a concurrent dispatcher's claims would be taken from it.
+        """
+        statement = (
+            update(alerts_t)
+            .where(alerts_t.c.state == PENDING, alerts_t.c.last_error == IN_FLIGHT)
+            .values(next_attempt_at=now)
+            .returning(alerts_t.c.id)
+        )
+        async with self.engine.begin() as conn:
+            return len((await conn.execute(statement)).all())
+
+    async def retry(self, ids: Sequence[int], next_attempt_at: datetime, error: str) -> None:
+        """Record a failed attempt; the rows are due again at ``next_attempt_at``."""
+        await self._update(ids, {"next_attempt_at": next_attempt_at, "last_error": error})
+
+    async def fail(self, ids: Sequence[int], error: str) -> None:
+        """Give up on ``ids``: state ``failed`` with the last error."""
+        await self._update(ids, {"state": FAILED, "last_error": error})
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        """Postpone ``ids`` to ``until`` without counting an attempt (quiet hours)."""
+        await self._update(ids, {"next_attempt_at": until})
+
+    async def link(self, alert_id: int, root_id: int) -> None:
+        """Record that ``alert_id`` is another source of the story ``root_id`` alerted."""
+        await self._update([alert_id], {"merged_into": root_id})
+
+    async def _update(self, ids: Sequence[int], values: dict[str, Any]) -> None:
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(alerts_t).where(alerts_t.c.id.in_(list(ids))).values(**values)
+            )
+
+    async def stories(self, sink: str, since: datetime) -> list[tuple[int, int, Post, datetime]]:
+        """Return ``(id, story root id, post, created_at)`` of ``sink``'s recent post alerts.
+
+        Rows created since ``since`` that are pending or delivered, oldest first: what the
+        dispatcher needs to rebuild its story index after a restart.
+        """
+        query = (
+            select(alerts_t.c.id, alerts_t.c.merged_into, alerts_t.c.created_at, alerts_t.c.post_id)
+            .where(
+                alerts_t.c.sink == sink,
+                alerts_t.c.kind == "post",
+                alerts_t.c.state != FAILED,
+                alerts_t.c.created_at >= since,
+            )
+            .order_by(alerts_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+            posts = await _posts(conn, [row.post_id for row in rows])
+        return [
+            (row.id, row.merged_into or row.id, posts[row.post_id][0], row.created_at)
+            for row in rows
+            if row.post_id in posts
+        ]
+
+    async def listing(self, states: Sequence[str] = (PENDING, FAILED)) -> list[OutboxItem]:
+        """Return the rows in ``states`` (default: pending and failed), oldest first."""
+        query = select(alerts_t).where(alerts_t.c.state.in_(list(states))).order_by(alerts_t.c.id)
+        async with self.engine.connect() as conn:
+            return await self._load(conn, list(await conn.execute(query)))
+
+    async def requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
+        """Make failed (and waiting pending) rows due now with fresh attempts.
+
+        Args:
+            ids: the rows to requeue, or None for every failed and pending row.
+            now: the time they fall due.
+
+        Returns:
+            How many rows were requeued.
+        """
+        condition: ColumnElement[bool] = alerts_t.c.state.in_([PENDING, FAILED])
+        if ids is not None:
+            condition = and_(condition, alerts_t.c.id.in_(list(ids)))
+        statement = (
+            update(alerts_t)
+            .where(condition)
+            .values(state=PENDING, attempts=0, next_attempt_at=now)
+            .returning(alerts_t.c.id)
+        )
+        async with self.engine.begin() as conn:
+            return len((await conn.execute(statement)).all())
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """Return how many rows each ``(sink, state)`` holds."""
+        query = select(alerts_t.c.sink, alerts_t.c.state, func.count()).group_by(
+            alerts_t.c.sink, alerts_t.c.state
+        )
+        async with self.engine.connect() as conn:
+            return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}

@@ -29,6 +29,8 @@ log = get_logger("monitor.channels")
 
 JOIN_LIMIT = 500
 JOIN_WARNING = 450
+# A channel found private, deleted or banned is tried again this often, in case it recovered.
+RETRY_UNAVAILABLE = timedelta(hours=1)
 
 
 @dataclass
@@ -174,7 +176,7 @@ class ChannelWatcher:
         bind_context(channel_id=channel_id)
         try:
             channel = await self.repository.channel(channel_id)
-            if channel.status != "active" or not channel.resolved:
+            if not channel.resolved or self._resting(channel):
                 return None
             if self.source.governor.paused_for("history") > 0:
                 return None
@@ -204,6 +206,13 @@ class ChannelWatcher:
             return None
         self._count(channel, report)
         return report
+
+    def _resting(self, channel: Channel) -> bool:
+        """Tell whether an unavailable channel should not be polled yet."""
+        if channel.status == "active":
+            return False
+        polled = channel.last_polled_at
+        return polled is not None and datetime.now(UTC) - polled < RETRY_UNAVAILABLE
 
     def _count(self, channel: Channel, report: CycleReport) -> None:
         counters = self.counters

@@ -100,7 +100,7 @@ class TelegramSettings(Section):
     api_id: Positive
     api_hash: SecretStr | None = None
     api_hash_file: Path | None = None
-    session: Path = Path("monitor.session")
+    session: Path = Field(default=Path("monitor.session"), validate_default=True)
     session_string: SecretStr | None = None
     session_string_file: Path | None = None
     server: ServerSettings | None = None
@@ -347,7 +347,7 @@ class MetricsSettings(Section):
     """The optional Prometheus endpoint and the heartbeat that ``monitor health`` reads."""
 
     listen: str | None = Field(default=None, pattern=r"^[\w.\-\[\]:]+:\d{1,5}$")
-    heartbeat_file: Path = Path("monitor.heartbeat")
+    heartbeat_file: Path = Field(default=Path("monitor.heartbeat"), validate_default=True)
     heartbeat_max_age: Seconds = 180
 
     _resolve = field_validator("heartbeat_file")(_resolve_path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,11 +39,13 @@ STOP_GRACE_SECONDS = 5
 def build_governor(config: Config) -> Governor:
     """Return the governor with the account's budgets from ``[scheduler]``."""
     scheduler = config.scheduler
+    # Bursts: a start-up may resolve and join a handful of channels at once; after that the
+    # sustained pace applies (Telegram's 18-hour bans come from sustained resolving).
     return Governor(
         {
-            "history": scheduler.history_requests_per_minute,
-            "resolve": scheduler.resolves_per_hour / 60.0,
-            "join": scheduler.joins_per_hour / 60.0,
+            "history": (scheduler.history_requests_per_minute, 5),
+            "resolve": (scheduler.resolves_per_hour / 60.0, 10),
+            "join": (scheduler.joins_per_hour / 60.0, 5),
         }
     )
 
@@ -88,12 +89,14 @@ class Daemon:
 
     config: Config
     once: bool = False
-    client_factory: Callable[[], Any] | None = None
+    handle_signals: bool = True
+    live_grace: timedelta = timedelta(seconds=5)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     alerts_waiting: asyncio.Event = field(default_factory=asyncio.Event)
     fatal: BaseException | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     running_cycles: set[asyncio.Task[Any]] = field(default_factory=set)
+    watcher: ChannelWatcher | None = None
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -122,8 +125,6 @@ class Daemon:
             await repository.close()
 
     def _client(self) -> Any:
-        if self.client_factory is not None:
-            return self.client_factory()
         if self.config.telegram is None:
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
         live = self.config.scheduler.live and not self.once
@@ -135,6 +136,7 @@ class Daemon:
         source = TelegramSource(client, governor)
         stages = self._stages(source, repository, ruleset)
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
+        self.watcher = watcher
         channels = await watcher.load()
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
@@ -154,6 +156,7 @@ class Daemon:
             alert_max_age=timedelta(seconds=scheduler.alert_max_age),
             backfill=scheduler.backfill,
             live_since={},
+            live_grace=self.live_grace,
             on_alerts=lambda _count: self.alerts_waiting.set(),
         )
 
@@ -182,7 +185,8 @@ class Daemon:
         self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages, client: Any
     ) -> int:
         schedule = Schedule(misfire_grace=self.config.scheduler.misfire_grace)
-        self._install_signals()
+        if self.handle_signals:
+            self._install_signals()
         live = self.config.scheduler.live
         if live:
             self._start_live(watcher, stages, client)
@@ -217,7 +221,8 @@ class Daemon:
         if self.config.scheduler.live and watcher.wants_join(channel):
             channel = await watcher.join(channel)
         if self.config.scheduler.live and channel.joined:
-            stages.live_since.setdefault(channel.id, datetime.now(UTC))
+            # Telegram dates have whole seconds: a post in this very second counts as live.
+            stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
         interval = self._configured_interval(channel)
         schedule.every(
             f"channel:{channel.id}",

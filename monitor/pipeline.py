@@ -23,9 +23,6 @@ log = get_logger("monitor.pipeline")
 
 PAGE = 100
 MAX_PAGES_PER_CYCLE = 20
-# A post the sweep finds that was published less than this long ago may simply not have
-# reached us live yet; it is not counted as missed by live mode.
-LIVE_GRACE = timedelta(seconds=15)
 
 
 class PostSource(Protocol):
@@ -108,6 +105,9 @@ class Stages:
     overlap: int = 10
     clock: Callable[[], datetime] = field(default_factory=lambda: _utcnow)
     live_since: dict[int, datetime] = field(default_factory=dict)
+    # A post the sweep finds that was published less than this long ago may simply not have
+    # reached us live yet; it is not counted as missed by live mode.
+    live_grace: timedelta = timedelta(seconds=5)
     on_alerts: Callable[[int], None] = lambda _count: None
 
 
@@ -124,6 +124,7 @@ class CycleReport:
     pages: int = 0
     cursor: int = 0
     broken: int = 0
+    batches: int = 0
 
 
 def _utcnow() -> datetime:
@@ -200,6 +201,8 @@ async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
         await _initial_backfill(channel, stages, report)
     else:
         await _sweep(channel, stages, report)
+    if report.batches == 0:  # nothing new: still record the successful poll
+        await stages.store.store_batch(channel, [], cursor=channel.cursor, alert_cutoff=None)
     log.info(
         "cycle_finished",
         channel=channel.label,
@@ -213,13 +216,12 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
     posts: list[Post] = []
     before = 0
     while len(posts) < stages.backfill:
-        page = await stages.source.fetch_before(
-            channel, before, min(PAGE, stages.backfill - len(posts))
-        )
+        wanted = min(PAGE, stages.backfill - len(posts))
+        page = await stages.source.fetch_before(channel, before, wanted)
         report.pages += 1
-        if not page:
-            break
         posts.extend(page)
+        if len(page) < wanted:
+            break
         before = page[-1].message_id
     if posts:
         highest = max(p.message_id for p in posts)
@@ -263,6 +265,7 @@ async def _store(
         store_all=stages.store_all,
     )
     report.fetched += len(folded)
+    report.batches += 1
     report.broken += broken
     report.new += len(result.new_message_ids)
     report.flagged += len(result.flagged_message_ids)
@@ -291,7 +294,7 @@ def _missed_by_live(
         if post.message_id in new
         and post.message_id > channel.cursor
         and post.date >= since
-        and now - post.date > LIVE_GRACE
+        and now - post.date > stages.live_grace
     ]
     if missed:
         log.warning(

@@ -75,8 +75,9 @@ class Schedule:
         return job.trigger.interval.total_seconds() if job else None
 
     def reschedule(self, name: str, seconds: float, *, jitter: int = 0) -> None:
-        """Change job ``name``'s interval, keeping it."""
-        if self._scheduler.get_job(name) is None:
+        """Change job ``name``'s interval; a job already at that interval keeps its next run."""
+        current = self.interval(name)
+        if current is None or abs(current - max(seconds, 1.0)) < 0.5:
             return
         trigger = IntervalTrigger(seconds=max(seconds, 1.0), jitter=jitter or None, timezone=UTC)
         self._scheduler.reschedule_job(name, trigger=trigger)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.monitor_world import MonitorWorld, make_world
 from tests.helpers.postgres import create_database, drop_database, server_available
 
 POSTGRES_URL = os.environ.get(
@@ -41,6 +43,19 @@ def database_url(request: pytest.FixtureRequest) -> str:
     """Each database the service supports: a SQLite file and a fresh PostgreSQL database."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def world(tmp_path: Path, database_url: str) -> AsyncIterator[MonitorWorld]:
+    """A running local Telegram server, a monitoring account and a config folder."""
+    created = await make_world(tmp_path, database_url)
+    yield created
+    for task in created.tasks:
+        task.cancel()
+    for task in created.tasks:
+        with contextlib.suppress(BaseException):
+            await task
+    await created.server.stop()
 
 
 @pytest.fixture

@@ -39,14 +39,22 @@ class Governor:
 
     def __init__(
         self,
-        per_minute: dict[str, float],
+        budgets: dict[str, tuple[float, float]],
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] = asyncio.sleep,
     ) -> None:
+        """Create the governor.
+
+        Args:
+            budgets: per kind of call, ``(calls per minute, burst)``: the sustained pace and
+                how many calls may go at once after a quiet spell.
+            clock: monotonic seconds (injected in tests).
+            sleep: how to wait (injected in tests).
+        """
         self._buckets = {
-            kind: Bucket(rate=rate / 60.0, burst=max(1.0, min(rate / 6.0, 10.0)))
-            for kind, rate in per_minute.items()
+            kind: Bucket(rate=rate / 60.0, burst=max(1.0, burst))
+            for kind, (rate, burst) in budgets.items()
         }
         self._paused_until: dict[str, float] = {}
         self._clock = clock

@@ -52,6 +52,11 @@ async def interactive_login(
             return LoginOutcome(f"Logged in as {who}. Keep this session string secret:", saved)
         secure_session_file(settings)
         return LoginOutcome(f"Logged in as {who}; session saved to {session_path(settings)}")
+    except errors.AuthKeyNotFound:
+        raise SessionError(
+            f"Telegram does not know the existing session at {session_path(settings)}; "
+            "delete that file and log in again"
+        ) from None
     except (errors.RPCError, RuntimeError, ValueError) as error:
         raise SessionError(f"login failed: {error}") from None
     finally:

@@ -15,12 +15,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, errors
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
 from monitor.config import TelegramSettings
-from monitor.errors import ConfigError, SessionError
+from monitor.errors import ConfigError, SessionError, TelegramError
 
 LOGIN_HINT = "run `monitor login` first"
 
@@ -156,10 +156,15 @@ async def ensure_authorized(client: Any, settings: TelegramSettings) -> None:
     Raises:
         SessionError: the session is not authorised (never logged in, or revoked).
     """
-    await client.connect()
+    where = "the session string" if settings.session_string else str(session_path(settings))
+    try:
+        await client.connect()
+    except errors.AuthKeyNotFound:
+        raise SessionError(f"Telegram does not know {where}; {LOGIN_HINT}") from None
+    except (ConnectionError, OSError) as error:
+        raise TelegramError(f"cannot connect to Telegram: {error}") from None
     if not await client.is_user_authorized():
         await client.disconnect()
-        where = "the session string" if settings.session_string else str(session_path(settings))
         raise SessionError(f"{where} is not logged in to Telegram; {LOGIN_HINT}")
 
 

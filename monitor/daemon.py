@@ -97,6 +97,7 @@ class Daemon:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     running_cycles: set[asyncio.Task[Any]] = field(default_factory=set)
     watcher: ChannelWatcher | None = None
+    dispatcher: Any = None
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -113,16 +114,26 @@ class Daemon:
             return await self._run_locked()
 
     async def _run_locked(self) -> int:
+        from monitor.alerts import build_sinks
+
         ruleset = load_rules(self.config)
+        sinks = build_sinks(self.config)  # a bad sink fails at start, never mid-run
         repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
+            self.dispatcher = self._dispatcher(repository, sinks)
             return await self._serve(repository, client, ruleset)
         finally:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             await repository.close()
+
+    def _dispatcher(self, repository: Repository, sinks: dict[str, Any]) -> Any:
+        from monitor.alerts.dispatch import Dispatcher
+        from monitor.storage.outbox import Outbox
+
+        return Dispatcher(Outbox(repository.engine), sinks, self.config.delivery)
 
     def _client(self) -> Any:
         if self.config.telegram is None:
@@ -174,7 +185,8 @@ class Daemon:
         usable = await watcher.resolve_pending(channels)
         for channel in usable:
             await watcher.poll(channel.id)
-        log.info("sweep_finished", channels=len(usable), **_totals(watcher))
+        stats = await self.dispatcher.drain()
+        log.info("sweep_finished", channels=len(usable), delivered=stats.sent, **_totals(watcher))
         if self.fatal is not None:
             raise self.fatal
         return 0
@@ -192,7 +204,10 @@ class Daemon:
             self._start_live(watcher, stages, client)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         schedule.start()
-        tasks = [asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels))]
+        tasks = [
+            asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels)),
+            asyncio.create_task(self.dispatcher.run(self.stop_event, self.alerts_waiting)),
+        ]
         schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, schedule, watcher)
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
@@ -303,10 +318,14 @@ class Daemon:
 
     async def _stop(self, schedule: Schedule, tasks: list[asyncio.Task[Any]]) -> None:
         schedule.shutdown()
+        resolver, dispatcher = tasks
+        resolver.cancel()
+        # Let open transactions and the send in flight finish, briefly; the dispatcher stops
+        # by itself on stop_event.
+        await asyncio.wait({dispatcher, *self.running_cycles}, timeout=STOP_GRACE_SECONDS)
         for task in tasks:
             task.cancel()
-        if self.running_cycles:  # let open transactions finish, briefly
-            await asyncio.wait(set(self.running_cycles), timeout=STOP_GRACE_SECONDS)
+        await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.config.metrics.heartbeat_file.unlink, missing_ok=True)
         log.info("daemon_stopped")

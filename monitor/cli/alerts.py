@@ -1,0 +1,177 @@
+"""Alert commands: ``alerts`` (list), ``alerts send``, ``alerts retry``, ``test-alert SINK``.
+
+``monitor alerts`` lists pending and failed alerts; ``alerts send`` drains the outbox once
+(for cron users who do not run the daemon); ``alerts retry ID... | --all`` requeues failed
+and waiting alerts with fresh attempts; ``test-alert SINK`` sends a sample through one sink,
+without touching the outbox. This module parses arguments and prints; the work is done by
+``monitor.alerts`` and ``monitor.storage.outbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from monitor.cli.base import cli, config_option, handle_errors
+from monitor.cli.context import load_cli_config
+from monitor.config import Config
+from monitor.errors import ConfigError
+from monitor.models import Alert, Hit, Match, Post
+
+if TYPE_CHECKING:
+    from monitor.alerts.dispatch import DispatchStats
+    from monitor.storage.outbox import Outbox, OutboxItem
+
+T = TypeVar("T")
+
+SAMPLE_TEXT = (
+    "Sample alert from `monitor test-alert`: a soldier of a motorised rifle brigade left his "
+    "unit without leave (AWOL) and was detained three days later. <b>Markup</b> & snake_case "
+    "are shown as written."
+)
+
+
+def sample_alert(sink: str) -> Alert:
+    """Return the fixed alert ``test-alert`` sends."""
+    start = SAMPLE_TEXT.index("AWOL")
+    post = Post(
+        channel_id=1234567890,
+        message_id=42,
+        date=datetime.now(UTC),
+        text=SAMPLE_TEXT,
+        channel_username="example_news",
+        channel_title="Example News (test)",
+    )
+    match = Match("test-awol", "desertion", 0.9, (Hit("AWOL", start, start + 4),))
+    return Alert(alert_id=0, sink=sink, post=post, matches=(match,), language="en")
+
+
+def _with_outbox(config: Config, work: Callable[[Outbox], Awaitable[T]]) -> T:
+    from monitor.storage.engine import create_engine
+    from monitor.storage.outbox import Outbox
+
+    async def main() -> T:
+        engine = create_engine(config.database.url)
+        try:
+            return await work(Outbox(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def _row(item: OutboxItem, now: datetime) -> str:
+    from monitor.cli.tables import duration
+
+    where = item.alert.post.link if item.alert else f"notice: {item.notice or ''}"[:60]
+    wait = (item.next_attempt_at - now).total_seconds()
+    due = "-" if item.state != "pending" else ("now" if wait <= 0 else f"in {duration(wait)}")
+    error = (item.last_error or "").replace("\n", " ")[:80]
+    columns = f"{item.id:>6}  {item.sink:<14} {item.state:<8} {item.attempts:>3}  {due:<10}"
+    return f"{columns} {where}  {error}"
+
+
+@cli.group(invoke_without_command=True)
+@config_option
+@handle_errors
+@click.pass_context
+def alerts(ctx: click.Context) -> None:
+    """List pending and failed alerts (subcommands: send, retry)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load_cli_config(ctx)
+
+    async def work(outbox: Outbox) -> list[OutboxItem]:
+        return await outbox.listing()
+
+    items = _with_outbox(config, work)
+    if not items:
+        click.echo("No pending or failed alerts.")
+        return
+    now = datetime.now(UTC)
+    click.echo(f"{'ID':>6}  {'SINK':<14} {'STATE':<8} {'TRY':>3}  {'NEXT':<10} POST  LAST ERROR")
+    for item in items:
+        click.echo(_row(item, now))
+
+
+@alerts.command("send")
+@config_option
+@handle_errors
+@click.pass_context
+def send(ctx: click.Context) -> None:
+    """Deliver every alert that is due, once, then exit (for cron); exit 1 if any failed."""
+    from monitor.alerts import build_sinks
+    from monitor.alerts.dispatch import Dispatcher
+
+    config = load_cli_config(ctx)
+    sinks = build_sinks(config)
+
+    async def work(outbox: Outbox) -> DispatchStats:
+        dispatcher = Dispatcher(outbox, sinks, config.delivery)
+        try:
+            return await dispatcher.drain()
+        finally:
+            for sink in sinks.values():
+                await sink.aclose()
+
+    stats = _with_outbox(config, work)
+    click.echo(
+        f"sent {stats.sent}, digests {stats.digests} ({stats.digested} alerts), "
+        f"merged {stats.merged + stats.updates}, retrying {stats.retried}, failed {stats.failed}"
+    )
+    sys.exit(1 if stats.failed else 0)
+
+
+@alerts.command("retry")
+@config_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "everything", is_flag=True, help="Requeue every failed and pending alert.")
+@handle_errors
+@click.pass_context
+def retry(ctx: click.Context, ids: Sequence[int], everything: bool) -> None:
+    """Requeue failed (or waiting) alerts by ID, or all of them, with fresh attempts."""
+    if not ids and not everything:
+        raise click.UsageError("give alert IDs (see `monitor alerts`) or --all")
+    config = load_cli_config(ctx)
+
+    async def work(outbox: Outbox) -> int:
+        return await outbox.requeue(None if everything else list(ids), datetime.now(UTC))
+
+    count = _with_outbox(config, work)
+    click.echo(f"Requeued {count} alert{'s' if count != 1 else ''}.")
+    if ids and not everything and count < len(set(ids)):
+        sys.exit(1)  # some IDs were unknown or already delivered
+
+
+@cli.command("test-alert")
+@config_option
+@click.argument("sink_name", metavar="SINK")
+@handle_errors
+@click.pass_context
+def test_alert(ctx: click.Context, sink_name: str) -> None:
+    """Send a sample alert through the configured sink SINK (the outbox is not touched)."""
+    from monitor.alerts import build_sinks, render_options
+    from monitor.alerts.format import render_alert
+
+    config = load_cli_config(ctx, required=True)
+    sinks = build_sinks(config)
+    sink = sinks.get(sink_name)
+    if sink is None:
+        known = ", ".join(sorted(sinks)) or "none configured"
+        raise ConfigError(f"{config.source}: no enabled sink named {sink_name!r}; sinks: {known}")
+    alert = sample_alert(sink.name)
+    message = render_alert(alert, render_options(sink.settings, config.delivery))
+
+    async def deliver() -> None:
+        try:
+            await sink.send(alert, message)
+        finally:
+            await sink.aclose()
+
+    asyncio.run(deliver())
+    click.echo(f"Sent a sample alert through {sink.name}.")

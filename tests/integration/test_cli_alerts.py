@@ -1,0 +1,115 @@
+"""``monitor alerts``, ``alerts send``, ``alerts retry`` and ``test-alert`` on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.cli import invoke
+from tests.helpers.http_server import RecordingServer, Reply, serve
+from tests.helpers.outbox import distinct_text, seeded
+
+
+@pytest.fixture
+def http_server() -> Iterator[RecordingServer]:
+    """A recording HTTP server on 127.0.0.1, stopped after the test."""
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, http_server: RecordingServer) -> Path:
+    """A config with a SQLite database and one webhook sink on the test server."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "monitor.db"}"\n\n'
+        f'[[alerts]]\nkind = "webhook"\nname = "hook"\nurl = "{http_server.url}/hook"\n'
+        'secret = "k"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def seed(config_file: Path, count: int) -> None:
+    """Store ``count`` flagged posts with alert rows for the ``hook`` sink."""
+
+    async def work() -> None:
+        async with seeded(f"sqlite:///{config_file.parent / 'monitor.db'}") as seeder:
+            for i in range(count):
+                await seeder.flag(["hook"], text=distinct_text(i), message_id=i + 1)
+
+    asyncio.run(work())
+
+
+def test_empty_outbox_lists_nothing(config_file: Path) -> None:
+    """With nothing waiting, ``monitor alerts`` says so."""
+    seed(config_file, 0)
+    result = invoke(["--config", str(config_file), "alerts"])
+    assert result.code == 0
+    assert "No pending or failed alerts." in result.stdout
+
+
+def test_send_list_retry_send(config_file: Path, http_server: RecordingServer) -> None:
+    """A permanent failure is listed, requeued by ``retry --all`` and sent by the next drain."""
+    seed(config_file, 2)
+    http_server.script(Reply(400, body=b"nope"))
+    first = invoke(["--config", str(config_file), "alerts", "send"])
+    assert first.code == 1
+    assert "sent 1," in first.stdout
+    assert "failed 1" in first.stdout
+    listing = invoke(["--config", str(config_file), "alerts"])
+    assert "failed" in listing.stdout
+    assert "HTTP 400: nope" in listing.stdout
+    assert "https://t.me/chan1001/" in listing.stdout
+    retried = invoke(["--config", str(config_file), "alerts", "retry", "--all"])
+    assert retried.stdout.strip() == "Requeued 1 alert."
+    second = invoke(["--config", str(config_file), "alerts", "send"])
+    assert second.code == 0
+    assert "sent 1," in second.stdout
+    assert len(http_server.wait_for(3)) == 3
+    assert "No pending or failed alerts." in invoke(["--config", str(config_file), "alerts"]).stdout
+
+
+def test_retry_by_id_and_unknown_id(config_file: Path, http_server: RecordingServer) -> None:
+    """``retry ID`` requeues that alert; an ID that is not waiting exits 1."""
+    seed(config_file, 1)
+    http_server.script(Reply(400))
+    invoke(["--config", str(config_file), "alerts", "send"])
+    assert invoke(["--config", str(config_file), "alerts", "retry", "1"]).code == 0
+    assert invoke(["--config", str(config_file), "alerts", "retry", "99"]).code == 1
+
+
+def test_retry_needs_ids_or_all(config_file: Path) -> None:
+    """``alerts retry`` alone is a usage error."""
+    result = invoke(["--config", str(config_file), "alerts", "retry"])
+    assert result.code == 2
+    assert "--all" in result.stderr
+
+
+def test_test_alert_sends_a_sample(config_file: Path, http_server: RecordingServer) -> None:
+    """``test-alert hook`` posts a sample alert through the configured webhook."""
+    result = invoke(["--config", str(config_file), "test-alert", "hook"])
+    assert result.code == 0, result.stderr
+    [request] = http_server.wait_for(1)
+    body = json.loads(request.body)
+    assert body["terms"] == ["AWOL"]
+    assert "X-Monitor-Signature" in request.headers
+
+
+def test_test_alert_unknown_sink(config_file: Path) -> None:
+    """An unknown sink name exits 2 and lists the configured ones."""
+    result = invoke(["--config", str(config_file), "test-alert", "nope"])
+    assert result.code == 2
+    assert "sinks: hook" in result.stderr
+
+
+def test_test_alert_reports_a_failing_sink(config_file: Path, http_server: RecordingServer) -> None:
+    """A sink that refuses the sample exits 1 with the reason."""
+    http_server.script(Reply(503, body=b"maintenance"))
+    result = invoke(["--config", str(config_file), "test-alert", "hook"])
+    assert result.code == 1
+    assert "HTTP 503: maintenance" in result.stderr

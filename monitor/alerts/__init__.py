@@ -22,6 +22,7 @@ from monitor.alerts.apprise import AppriseSink
 from monitor.alerts.format import Message, RenderOptions, check_template
 from monitor.alerts.log import LogSink
 from monitor.alerts.sink import AlertSink, SendResult
+from monitor.alerts.telegram_bot import TelegramBotSink
 from monitor.alerts.webhook import WebhookSink
 from monitor.config import Config, DeliverySettings, SinkSettings
 from monitor.errors import ConfigError
@@ -39,6 +40,7 @@ SinkFactory = Callable[[Any, Config], AlertSink]
 
 #: Every sink kind: the config ``kind`` and the factory that builds it from its settings.
 SINK_KINDS: dict[str, SinkFactory] = {
+    "telegram": TelegramBotSink.from_config,
     "webhook": WebhookSink.from_config,
     "apprise": AppriseSink.from_config,
     "log": LogSink.from_config,

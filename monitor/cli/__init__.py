@@ -11,9 +11,11 @@ from monitor.cli.base import cli
 # Each command module registers its commands on ``cli`` when imported: one line per module.
 from monitor.cli import config_commands  # noqa: F401  isort: skip
 from monitor.cli import daemon_commands  # noqa: F401  isort: skip
+from monitor.cli import backfill_commands  # noqa: F401  isort: skip
 from monitor.cli import alerts  # noqa: F401  isort: skip
 from monitor.cli import rules  # noqa: F401  isort: skip
 from monitor.cli import test_server  # noqa: F401  isort: skip
+from monitor.cli import browse_commands  # noqa: F401  isort: skip
 
 __all__ = ["cli", "main"]
 

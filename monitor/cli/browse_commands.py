@@ -1,0 +1,232 @@
+"""Commands for analysts: ``flagged``, ``export``, ``stats``, and the offline ``demo``."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import click
+from rich.console import Console
+
+from monitor.cli.base import cli, config_option, handle_errors
+from monitor.cli.context import load_cli_config
+from monitor.cli.present import alert_panel, flat_row, posts_table
+from monitor.config import Config
+from monitor.storage.browse import Browser, PostFilter
+from monitor.storage.engine import create_engine
+from monitor.storage.repository import StoredPost
+
+T = TypeVar("T")
+FIELDS = [
+    "channel", "channel_title", "message_id", "date", "edit_date", "link", "flagged", "category",
+    "categories", "rules", "score", "terms", "spans", "language", "views", "forwards",
+    "forward_from", "text",
+]  # fmt: skip
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """Parse ``--since``: a duration (``30m``, ``24h``, ``7d``) or an ISO date or time.
+
+    Raises:
+        click.BadParameter: neither form.
+    """
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    duration = re.fullmatch(r"(\d+)\s*([mhdw])", text.strip().lower())
+    if duration:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[duration.group(2)]
+        return now - timedelta(**{unit: int(duration.group(1))})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use 30m, 24h, 7d or a date like 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work`` with a browser on the configured database, closing it afterwards."""
+
+    async def run() -> T:
+        engine = create_engine(config.database.url)
+        try:
+            return await work(Browser(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``flagged`` and ``export`` share."""
+    for option in reversed(
+        [
+            click.option("--since", help="Only posts since 30m, 24h, 7d or a date."),
+            click.option("--category", help="Only this category (desertion, awol, ...)."),
+            click.option("--channel", help="Only this channel (@name or id)."),
+            click.option("--rule", help="Only posts this rule id matched."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def write_rows(posts: list[StoredPost] | Any, fmt: str, out: TextIO) -> None:
+    """Write posts as json (one array), jsonl or csv."""
+    rows = [flat_row(post) for post in posts]
+    if fmt == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=FIELDS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+
+
+def _csv_value(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+
+
+@cli.command()
+@config_option
+@filter_options
+@click.option("--limit", default=50, show_default=True, help="At most this many posts.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table"
+)
+@handle_errors
+@click.pass_context
+def flagged(
+    ctx: click.Context,
+    since: str | None,
+    category: str | None,
+    channel: str | None,
+    rule: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """List recent flagged posts, newest first (a table, or JSON/CSV for analysts)."""
+    config = load_cli_config(ctx)
+    criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
+    posts = with_browser(config, lambda browser: browser.posts(criteria))
+    if fmt == "table":
+        posts_table(posts, Console())
+    else:
+        write_rows(posts, fmt, sys.stdout)
+
+
+@cli.command()
+@config_option
+@filter_options
+@click.option("--all", "all_posts", is_flag=True, help="All stored posts, not only flagged ones.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@handle_errors
+@click.pass_context
+def export(
+    ctx: click.Context,
+    since: str | None,
+    category: str | None,
+    channel: str | None,
+    rule: str | None,
+    all_posts: bool,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Export flagged (or all) posts with links, matched terms and categories, oldest first."""
+    config = load_cli_config(ctx)
+    criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
+
+    async def collect(browser: Browser) -> list[StoredPost]:
+        return [post async for post in _aiter(browser.stream(criteria))]
+
+    posts = with_browser(config, collect)
+    if output is None:
+        write_rows(posts, fmt, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            write_rows(posts, fmt, handle)
+        click.echo(f"wrote {len(posts)} posts to {output}", err=True)
+
+
+async def _aiter(stream: AsyncIterator[StoredPost]) -> AsyncIterator[StoredPost]:
+    async for item in stream:
+        yield item
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="7d", show_default=True, help="Period: 24h, 7d, or a date.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@handle_errors
+@click.pass_context
+def stats(ctx: click.Context, since: str, fmt: str) -> None:
+    """Posts and flags per channel and category over a period."""
+    from rich.table import Table
+
+    config = load_cli_config(ctx)
+    start = parse_since(since)
+    rows = with_browser(config, lambda browser: browser.stats(start))
+    if fmt == "json":
+        click.echo(json.dumps([vars(row) for row in rows], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Since {start:%Y-%m-%d %H:%M} UTC" if start else "All time")
+    for column in ("channel", "category", "posts", "flagged"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.channel, row.category or "(all)", str(row.posts), str(row.flagged))
+    Console().print(table)
+
+
+@cli.command()
+@click.option("--duration", type=float, help="Stop after this many seconds (default: Ctrl-C).")
+@click.option(
+    "--folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("monitor-demo"),
+    show_default=True,
+    help="Where the demo keeps its config, database and log.",
+)
+@click.option(
+    "--every", type=float, default=3.0, show_default=True, help="Seconds between demo posts."
+)
+@handle_errors
+def demo(duration: float | None, folder: Path, every: float) -> None:
+    """See it work offline: a local Telegram with demo channels, the real daemon, live alerts."""
+    from monitor.demo import run_demo
+
+    console = Console()
+    console.print(
+        f"[bold]monitor demo[/]: a local Telegram server with three invented channels; new "
+        f"posts every {every:g} s; alerts appear below. Ctrl-C stops. Files in {folder}/"
+    )
+
+    def show(alert: Any) -> None:
+        if alert.post is not None:
+            console.print(alert_panel(alert.post, alert.sink, alert.sent_at))
+        else:
+            console.print(f"[yellow]notice[/] {alert.text}")
+
+    summary = run_demo(folder, duration, every, show)
+    console.print(
+        f"\n{summary['published']} posts published, {summary['alerts']} alerts delivered. "
+        f"Browse them: monitor flagged --config {folder}/monitor.toml"
+    )

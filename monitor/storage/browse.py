@@ -1,0 +1,169 @@
+"""Read-only queries for people: flagged posts, exports, statistics, delivered alerts.
+
+The daemon never calls these; the CLI (``flagged``, ``export``, ``stats``) and the demo do.
+Results are plain values; SQLAlchemy stays inside ``monitor.storage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, cast, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.storage.repository import (
+    StoredPost,
+    _matches_for,
+    _posts_query,
+    _stored_post,
+    alerts_t,
+    channels_t,
+    matches_t,
+    posts_t,
+)
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """Which posts to list: a time window, a category, a channel, a rule, a limit."""
+
+    since: datetime | None = None
+    category: str | None = None
+    channel: str | None = None
+    rule: str | None = None
+    flagged_only: bool = True
+    limit: int | None = 50
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    """Posts and flags of one channel (and category) over a period."""
+
+    channel: str
+    category: str | None
+    posts: int
+    flagged: int
+
+
+@dataclass(frozen=True)
+class DeliveredAlert:
+    """An alert row that reached its sink, with its post."""
+
+    alert_id: int
+    sink: str
+    sent_at: datetime | None
+    kind: str
+    post: StoredPost | None
+    text: str | None
+
+
+def _channel_condition(channel: str) -> Any:
+    name = channel.strip().lstrip("@").lower()
+    conditions = [func.lower(channels_t.c.username) == name, channels_t.c.ref == channel]
+    if name.isdigit():
+        conditions.append(channels_t.c.telegram_id == int(name))
+    return or_(*conditions)
+
+
+def filtered_query(criteria: PostFilter) -> Select[Any]:
+    """Return the query for the posts ``criteria`` names, newest first."""
+    query = _posts_query(criteria.flagged_only)
+    if criteria.since is not None:
+        query = query.where(posts_t.c.date >= criteria.since)
+    if criteria.channel:
+        query = query.where(_channel_condition(criteria.channel))
+    match_conditions = []
+    if criteria.category:
+        match_conditions.append(matches_t.c.category == criteria.category)
+    if criteria.rule:
+        match_conditions.append(matches_t.c.rule_id == criteria.rule)
+    if match_conditions:
+        query = query.where(
+            exists().where(and_(matches_t.c.post_id == posts_t.c.id, *match_conditions))
+        )
+    if criteria.limit:
+        query = query.limit(criteria.limit)
+    return query
+
+
+class Browser:
+    """Read-only access to what the daemon stored."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def posts(self, criteria: PostFilter) -> list[StoredPost]:
+        """Return the posts ``criteria`` names, newest first, with their matches."""
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(filtered_query(criteria)))
+            matches = await _matches_for(conn, [row.id for row in rows])
+        return [_stored_post(row, matches.get(row.id, ())) for row in rows]
+
+    async def stream(self, criteria: PostFilter, batch: int = 1000) -> AsyncIterator[StoredPost]:
+        """Yield every post ``criteria`` names, oldest first, in batches (for exports)."""
+        last_id = 0
+        while True:
+            query = filtered_query(PostFilter(**{**vars(criteria), "limit": None}))
+            query = query.where(posts_t.c.id > last_id).order_by(None).order_by(posts_t.c.id)
+            async with self.engine.connect() as conn:
+                rows = list(await conn.execute(query.limit(batch)))
+                matches = await _matches_for(conn, [row.id for row in rows])
+            for row in rows:
+                yield _stored_post(row, matches.get(row.id, ()))
+            if len(rows) < batch:
+                return
+            last_id = rows[-1].id
+
+    async def stats(self, since: datetime | None) -> list[StatsRow]:
+        """Return posts and flags per channel, and flags per channel and category."""
+        label = func.coalesce(channels_t.c.username, channels_t.c.ref)
+        window = [posts_t.c.date >= since] if since is not None else []
+        totals = (
+            select(label, func.count(), func.sum(cast(posts_t.c.flagged, Integer)))
+            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+            .where(*window)
+            .group_by(label)
+            .order_by(label)
+        )
+        per_category = (
+            select(label, matches_t.c.category, func.count(func.distinct(posts_t.c.id)))
+            .join(posts_t, posts_t.c.id == matches_t.c.post_id)
+            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+            .where(*window)
+            .group_by(label, matches_t.c.category)
+            .order_by(label, matches_t.c.category)
+        )
+        async with self.engine.connect() as conn:
+            rows = [StatsRow(r[0], None, r[1], int(r[2] or 0)) for r in await conn.execute(totals)]
+            rows += [StatsRow(r[0], r[1], r[2], r[2]) for r in await conn.execute(per_category)]
+        return rows
+
+    async def delivered(self, after_id: int = 0) -> list[DeliveredAlert]:
+        """Return alerts delivered (sent) with ids above ``after_id``, oldest first."""
+        query = (
+            select(alerts_t)
+            .where(and_(alerts_t.c.id > after_id, alerts_t.c.state == "sent"))
+            .order_by(alerts_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            alerts = list(await conn.execute(query))
+            post_ids = [a.post_id for a in alerts if a.post_id is not None]
+            posts_rows = list(
+                await conn.execute(_posts_query(False).where(posts_t.c.id.in_(post_ids)))
+            )
+            matches = await _matches_for(conn, post_ids)
+        posts = {row.id: _stored_post(row, matches.get(row.id, ())) for row in posts_rows}
+        return [
+            DeliveredAlert(
+                a.id,
+                a.sink,
+                a.sent_at,
+                a.kind,
+                posts.get(a.post_id) if a.post_id is not None else None,
+                (a.payload or {}).get("text"),
+            )
+            for a in alerts
+        ]

@@ -38,7 +38,8 @@ class SecretRedactor:
 
     def register(self, values: Iterable[str | None]) -> None:
         """Remember secret values (from the config) so they are masked in any field."""
-        self._values.update(value for value in values if value and len(value) >= 4)
+        # Short values would mask ordinary words; real secrets are long (api_hash: 32 chars).
+        self._values.update(value for value in values if value and len(value) >= 8)
 
     def mask_text(self, text: str) -> str:
         """Return ``text`` with every known secret value and secret shape masked."""

@@ -1,0 +1,113 @@
+"""Commands that go back over history: ``backfill`` (older posts) and ``rescan`` (stored posts)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from monitor.cli.base import cli, config_option, handle_errors
+from monitor.cli.context import load_cli_config
+
+if TYPE_CHECKING:
+    from monitor.backfill import BackfillReport
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[flagged]} flagged"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+@cli.command()
+@config_option
+@click.argument("channel")
+@click.option(
+    "--since",
+    type=click.DateTime(DATE_FORMATS),
+    help="Go back to this date (UTC), e.g. 2024-02-01.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Read at most this many older posts.")
+@click.option("--alert", is_flag=True, help="Alert the sinks about flagged old posts too.")
+@handle_errors
+@click.pass_context
+def backfill(
+    ctx: click.Context, channel: str, since: datetime | None, limit: int | None, alert: bool
+) -> None:
+    """Store and flag CHANNEL's older posts; run it again to resume where it stopped."""
+    from monitor.backfill import BackfillRequest
+    from monitor.backfill import backfill as run_backfill
+
+    if since is None and limit is None:
+        raise click.UsageError("give --since DATE, --limit N or both")
+    config = load_cli_config(ctx, required=True)
+    request = BackfillRequest(
+        channel, since=since.replace(tzinfo=UTC) if since else None, limit=limit, alert=alert
+    )
+    with _progress() as progress:
+        task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
+
+        def on_page(report: BackfillReport) -> None:
+            _advance(progress, task, report, limit)
+
+        report = asyncio.run(run_backfill(config, request, on_page))
+    end = "reached the start" if report.complete else "more remain"
+    click.echo(
+        f"{report.channel}: {report.fetched} posts read, {report.new} new, "
+        f"{report.flagged} flagged, {report.alerts} alerts; oldest id "
+        f"{report.oldest_id or '-'} ({end})"
+    )
+
+
+def _advance(progress: Progress, task: TaskID, report: BackfillReport, limit: int | None) -> None:
+    """Show posts read against what is left (the limit, or the ids below the oldest read)."""
+    total: int | None = limit
+    if report.complete:
+        total = report.fetched
+    elif report.remaining is not None:
+        left = report.fetched + report.remaining
+        total = left if limit is None else min(limit, left)
+    progress.update(task, completed=report.fetched, total=total, flagged=report.flagged)
+
+
+@cli.command()
+@config_option
+@click.option("--alert", is_flag=True, help="Alert the sinks about newly flagged posts.")
+@handle_errors
+@click.pass_context
+def rescan(ctx: click.Context, alert: bool) -> None:
+    """Re-apply the current rules to every stored post (keep them with store = "all")."""
+    from monitor.backfill import RescanReport
+    from monitor.backfill import rescan as run_rescan
+
+    config = load_cli_config(ctx)
+    with _progress() as progress:
+        task = progress.add_task("rescan", total=None, flagged=0)
+
+        def on_chunk(report: RescanReport) -> None:
+            progress.update(task, completed=report.scanned, flagged=report.flagged)
+
+        report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))
+    click.echo(
+        f"rescanned {report.scanned} posts: {report.flagged} newly flagged, "
+        f"{report.matches} matches recorded, {report.alerts} alerts"
+    )

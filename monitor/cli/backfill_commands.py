@@ -63,13 +63,17 @@ def backfill(
     request = BackfillRequest(
         channel, since=since.replace(tzinfo=UTC) if since else None, limit=limit, alert=alert
     )
-    with _progress() as progress:
-        task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
+    progress = _progress()  # shown from the first page on, so errors come without a bar
+    task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
 
-        def on_page(report: BackfillReport) -> None:
-            _advance(progress, task, report, limit)
+    def on_page(report: BackfillReport) -> None:
+        progress.start()
+        _advance(progress, task, report, limit)
 
+    try:
         report = asyncio.run(run_backfill(config, request, on_page))
+    finally:
+        progress.stop()
     end = "reached the start" if report.complete else "more remain"
     click.echo(
         f"{report.channel}: {report.fetched} posts read, {report.new} new, "
@@ -100,13 +104,17 @@ def rescan(ctx: click.Context, alert: bool) -> None:
     from monitor.backfill import rescan as run_rescan
 
     config = load_cli_config(ctx)
-    with _progress() as progress:
-        task = progress.add_task("rescan", total=None, flagged=0)
+    progress = _progress()
+    task = progress.add_task("rescan", total=None, flagged=0)
 
-        def on_chunk(report: RescanReport) -> None:
-            progress.update(task, completed=report.scanned, flagged=report.flagged)
+    def on_chunk(report: RescanReport) -> None:
+        progress.start()
+        progress.update(task, completed=report.scanned, flagged=report.flagged)
 
+    try:
         report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))
+    finally:
+        progress.stop()
     click.echo(
         f"rescanned {report.scanned} posts: {report.flagged} newly flagged, "
         f"{report.matches} matches recorded, {report.alerts} alerts"

@@ -9,11 +9,11 @@ from ``monitor.models``; SQLAlchemy does not leak out of this package.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, and_, select, update
+from sqlalchemy import Row, Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +36,16 @@ class BatchResult:
     flagged_message_ids: list[int] = field(default_factory=list)
     alerts_created: int = 0
     edited: int = 0
+
+
+@dataclass
+class RescanResult:
+    """What one ``record_rescan`` changed: posts scanned, newly flagged, matches, alert rows."""
+
+    scanned: int = 0
+    flagged: int = 0
+    matches: int = 0
+    alerts: int = 0
 
 
 @dataclass(frozen=True)
@@ -335,8 +345,9 @@ class Repository:
         cursor: int | None,
         advance_from: int | None,
     ) -> None:
-        values: dict[str, Any] = {"last_polled_at": utcnow()}
+        values: dict[str, Any] = {}
         if cursor is not None:
+            values["last_polled_at"] = utcnow()  # a poll (live posts and backfill are not)
             current = int(
                 (
                     await conn.execute(
@@ -352,9 +363,88 @@ class Repository:
             values["last_error"] = None
             values["error_alerted"] = False
         if items:
+            # Never move backwards either: a backfill or an edit stores older posts.
             newest = max(item.post.date for item in items)
-            values["last_post_at"] = newest
+            last = channels_t.c.last_post_at
+            values["last_post_at"] = case((or_(last.is_(None), last < newest), newest), else_=last)
+        if not values:
+            return
         await conn.execute(update(channels_t).where(channels_t.c.id == channel.id).values(**values))
+
+    async def oldest_message_id(self, channel_id: int) -> int | None:
+        """Return the lowest stored message id of a channel (where a backfill resumes)."""
+        query = select(func.min(posts_t.c.message_id)).where(posts_t.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(query)).scalar_one()
+        return None if value is None else int(value)
+
+    async def stored_posts_after(self, after_id: int, limit: int) -> list[StoredPost]:
+        """Return up to ``limit`` stored posts with a row id above ``after_id``, by row id."""
+        query = (
+            _posts_query(False)
+            .order_by(None)
+            .order_by(posts_t.c.id)
+            .where(posts_t.c.id > after_id)
+            .limit(limit)
+        )
+        return await self.stored_posts(query)
+
+    async def record_rescan(
+        self, items: Sequence[tuple[int, Classified]], *, alert_cutoff: datetime | None
+    ) -> RescanResult:
+        """Record what re-applied rules found in stored posts (by post row id), in one transaction.
+
+        A rule that fired and is not yet recorded for the post adds a match; a post not flagged
+        before becomes flagged and gets alert rows (unless dated before ``alert_cutoff``).
+        Running it twice records nothing twice.
+        """
+        result = RescanResult(scanned=len(items))
+        found = [(post_id, item) for post_id, item in items if item.flagged]
+        if not found:
+            return result
+        async with self.engine.begin() as conn:
+            ids = [post_id for post_id, _ in found]
+            flagged = await conn.execute(
+                select(posts_t.c.id, posts_t.c.flagged).where(posts_t.c.id.in_(ids))
+            )
+            was_flagged = {row.id: bool(row.flagged) for row in flagged}
+            known: dict[int, set[str]] = {}
+            recorded = select(matches_t.c.post_id, matches_t.c.rule_id)
+            for row in await conn.execute(recorded.where(matches_t.c.post_id.in_(ids))):
+                known.setdefault(row.post_id, set()).add(row.rule_id)
+            for post_id, item in found:
+                await self._rescan_post(
+                    conn, post_id, item, was_flagged, known, alert_cutoff, result
+                )
+        return result
+
+    async def _rescan_post(
+        self,
+        conn: AsyncConnection,
+        post_id: int,
+        item: Classified,
+        was_flagged: dict[int, bool],
+        known: dict[int, set[str]],
+        alert_cutoff: datetime | None,
+        result: RescanResult,
+    ) -> None:
+        fresh = tuple(m for m in item.matches if m.rule_id not in known.get(post_id, set()))
+        if not fresh or post_id not in was_flagged:
+            return
+        result.matches += len(fresh)
+        if was_flagged[post_id]:
+            rows = [_match_values(post_id, match, item.ruleset_version) for match in fresh]
+            await conn.execute(matches_t.insert().values(rows))
+            return
+        await conn.execute(
+            update(posts_t)
+            .where(posts_t.c.id == post_id)
+            .values(flagged=True, language=item.language)
+        )
+        batch = BatchResult()
+        await self._flag(conn, post_id, replace(item, matches=fresh), alert_cutoff, batch)
+        result.flagged += 1
+        result.alerts += batch.alerts_created
 
     # Flood waits --------------------------------------------------------------------------
 

@@ -20,9 +20,11 @@ from tests.helpers.cli import Result, invoke
 from tests.helpers.monitor_world import MonitorWorld
 
 
-async def monitor(world: MonitorWorld, *args: str, input: str | None = None) -> Result:
+async def monitor(
+    world: MonitorWorld, *args: str, input: str | None = None, columns: int = 200
+) -> Result:
     """Run ``monitor ARGS`` in-process (in a thread) with the world's config."""
-    env = {"MONITOR_CONFIG": str(world.config_path)}
+    env = {"MONITOR_CONFIG": str(world.config_path), "COLUMNS": str(columns)}
     return await asyncio.to_thread(invoke, list(args), env, input)
 
 

@@ -46,6 +46,7 @@ class Counters:
     flagged: int = 0
     alerts: int = 0
     last_report: dict[int, CycleReport] = field(default_factory=dict)
+    per_channel: dict[int, CycleReport] = field(default_factory=dict)
 
 
 class ChannelWatcher:
@@ -222,6 +223,10 @@ class ChannelWatcher:
         counters.alerts += report.alerts
         counters.missed_by_live += report.missed_by_live
         counters.last_report[channel.id] = report
+        total = counters.per_channel.setdefault(channel.id, CycleReport())
+        total.new += report.new
+        total.flagged += report.flagged
+        total.missed_by_live += report.missed_by_live
 
     async def _flood_wait(self, channel: Channel, wait: FloodWait) -> None:
         until = datetime.now(UTC) + timedelta(seconds=wait.seconds)

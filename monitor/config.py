@@ -188,6 +188,8 @@ class SchedulerSettings(Section):
     live: bool = True
     join: bool = True
     store: Literal["all", "flagged"] = "all"
+    quiet_factor: Annotated[float, Field(ge=0)] = 6.0
+    quiet_after: Seconds = 3600
     history_requests_per_minute: Positive = 20
     resolves_per_hour: Positive = 30
     joins_per_hour: Positive = 20

@@ -21,7 +21,8 @@ from monitor.config import Config
 from monitor.errors import MonitorError, SessionError, StorageError
 from monitor.logs import get_logger
 from monitor.models import Channel
-from monitor.pipeline import Classifier, Stages, ingest_live
+from monitor.observe import Observer
+from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.repository import Repository
@@ -98,6 +99,7 @@ class Daemon:
     running_cycles: set[asyncio.Task[Any]] = field(default_factory=set)
     watcher: ChannelWatcher | None = None
     dispatcher: Any = None
+    observer: Observer | None = None
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -203,12 +205,15 @@ class Daemon:
         if live:
             self._start_live(watcher, stages, client)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
+        self.observer = Observer(self.config, watcher, self.dispatcher)
+        self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
+        self.observer.start_server()
         schedule.start()
         tasks = [
             asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels)),
             asyncio.create_task(self.dispatcher.run(self.stop_event, self.alerts_waiting)),
         ]
-        schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, schedule, watcher)
+        schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, watcher)
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
         )
@@ -255,7 +260,10 @@ class Daemon:
             return
         self.running_cycles.add(task)
         try:
-            await watcher.poll(channel_id)
+            report = await watcher.poll(channel_id)
+            channel = await watcher.repository.channel(channel_id)
+            if self.observer is not None:
+                await self.observer.check_quiet(channel, report)
         finally:
             self.running_cycles.discard(task)
 
@@ -291,20 +299,15 @@ class Daemon:
             posts = [post for m in messages if (post := to_post(m, channel)) is not None]
             try:
                 await ingest_live(channel, stages, posts, edited=edited)
+                watcher.counters.per_channel.setdefault(channel.id, CycleReport()).new += len(posts)
             except Exception:  # the sweep will store what this could not
                 log.exception("live_ingest_failed", channel=channel.label)
 
         source.subscribe(on_posts)
 
-    async def _heartbeat(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
-        from monitor.heartbeat import write_heartbeat
-
-        write_heartbeat(
-            self.config.metrics.heartbeat_file,
-            scheduler_running=schedule.running and not self.stop_event.is_set(),
-            channels=len(watcher.by_telegram_id),
-            **_totals(watcher),
-        )
+    async def _heartbeat(self, watcher: ChannelWatcher) -> None:
+        if self.observer is not None:
+            await self.observer.beat(_totals(watcher))
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -326,6 +329,8 @@ class Daemon:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.observer is not None:
+            self.observer.stop_server()
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.config.metrics.heartbeat_file.unlink, missing_ok=True)
         log.info("daemon_stopped")

@@ -141,6 +141,23 @@ class Browser:
             rows += [StatsRow(r[0], r[1], r[2], r[2]) for r in await conn.execute(per_category)]
         return rows
 
+    async def recent_post_dates(self, channel_id: int, limit: int = 50) -> list[datetime]:
+        """Return the dates of a channel's newest posts (for its usual gap between posts)."""
+        query = (
+            select(posts_t.c.date)
+            .where(posts_t.c.channel_id == channel_id)
+            .order_by(posts_t.c.message_id.desc())
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [row[0] for row in await conn.execute(query)]
+
+    async def has_alert_key(self, key: str) -> bool:
+        """Tell whether an operational alert with ``key`` was already raised."""
+        query = select(func.count()).select_from(alerts_t).where(alerts_t.c.story_key == key)
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar_one())
+
     async def delivered(self, after_id: int = 0) -> list[DeliveredAlert]:
         """Return alerts delivered (sent) with ids above ``after_id``, oldest first."""
         query = (

@@ -1,0 +1,151 @@
+"""What operators watch: the heartbeat, the metrics snapshot and endpoint, the quiet-channel alarm.
+
+``Observer`` is composed by the daemon. On every heartbeat it rewrites the heartbeat file and
+refreshes the metrics snapshot from the daemon's counters and the database; after each cycle
+that found nothing new it checks whether the channel has gone quiet for much longer than its
+usual gap and, once per silence, raises an operational alert.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.channels import ChannelWatcher
+from monitor.config import Config
+from monitor.heartbeat import write_heartbeat
+from monitor.logs import get_logger
+from monitor.metrics import ChannelFigures, MetricsServer, Snapshot, SnapshotCollector, parse_listen
+from monitor.models import Channel
+from monitor.pipeline import CycleReport
+from monitor.quiet import describe, quiet_verdict
+from monitor.storage.browse import Browser
+
+log = get_logger("monitor.observe")
+
+
+class Observer:
+    """Heartbeat, metrics and the quiet-channel alarm for one running daemon."""
+
+    def __init__(self, config: Config, watcher: ChannelWatcher, dispatcher: Any) -> None:
+        self.config = config
+        self.watcher = watcher
+        self.dispatcher = dispatcher
+        self.browser = Browser(watcher.repository.engine)
+        self.collector = SnapshotCollector()
+        self.server: MetricsServer | None = None
+        self.running: Callable[[], bool] = lambda: False
+        self.beat_at: float | None = None
+
+    # Heartbeat and health -----------------------------------------------------------------
+
+    def healthy(self) -> bool:
+        """True while the scheduler runs and the last heartbeat is fresh."""
+        fresh = self.beat_at is not None and (
+            time.monotonic() - self.beat_at < self.config.metrics.heartbeat_max_age
+        )
+        return fresh and self.running()
+
+    async def beat(self, totals: dict[str, int]) -> None:
+        """Write the heartbeat file and refresh the metrics snapshot."""
+        write_heartbeat(
+            self.config.metrics.heartbeat_file,
+            scheduler_running=self.running(),
+            channels=len(self.watcher.by_telegram_id),
+            **totals,
+        )
+        self.beat_at = time.monotonic()
+        try:
+            self.collector.snapshot = await self._snapshot()
+        except Exception as error:  # a database hiccup must not stop the heartbeat
+            log.warning("metrics_refresh_failed", error=str(error))
+
+    async def _snapshot(self) -> Snapshot:
+        now = datetime.now(UTC)
+        counters = self.watcher.counters
+        channels = {}
+        for row in await self.watcher.repository.channel_overview():
+            channel = row.channel
+            total = counters.per_channel.get(channel.id, CycleReport())
+            channels[channel.username or channel.ref] = ChannelFigures(
+                fetched=total.new,
+                flagged=total.flagged,
+                missed_by_live=total.missed_by_live,
+                last_post_age=_age(channel.last_post_at, now),
+                poll_lag=_age(channel.last_polled_at, now),
+            )
+        outbox = await self.dispatcher.outbox.counts()
+        return Snapshot(
+            channels=channels,
+            alerts_sent=_by_sink(outbox, "sent"),
+            alerts_failed=_by_sink(outbox, "failed"),
+            outbox=_by_state(outbox),
+            flood_wait_seconds=counters.flood_wait_seconds,
+            flood_waits=counters.flood_waits,
+            cycles=counters.cycles,
+            cycle_failures=counters.failures,
+        )
+
+    # Metrics endpoint ---------------------------------------------------------------------
+
+    def start_server(self) -> int | None:
+        """Serve ``/metrics`` and ``/healthz`` when ``[metrics] listen`` is set."""
+        listen = self.config.metrics.listen
+        if not listen:
+            return None
+        host, port = parse_listen(listen)
+        self.server = MetricsServer(host, port, self.collector, self.healthy)
+        bound = self.server.start()
+        log.info("metrics_listening", host=host, port=bound)
+        return bound
+
+    def stop_server(self) -> None:
+        """Stop the endpoint."""
+        if self.server is not None:
+            self.server.stop()
+
+    # Quiet channels -----------------------------------------------------------------------
+
+    async def check_quiet(self, channel: Channel, report: CycleReport | None) -> bool:
+        """Raise one operational alert when ``channel`` has been silent for far too long."""
+        scheduler = self.config.scheduler
+        if report is None or report.new or scheduler.quiet_factor <= 0:
+            return False
+        dates = await self.browser.recent_post_dates(channel.id)
+        verdict = quiet_verdict(
+            dates,
+            datetime.now(UTC),
+            factor=scheduler.quiet_factor,
+            floor=timedelta(seconds=scheduler.quiet_after),
+        )
+        if verdict is None:
+            return False
+        key = f"quiet:{channel.id}:{int(verdict.last_post.timestamp())}"
+        if await self.browser.has_alert_key(key):
+            return False
+        text = describe(channel.label, verdict)
+        sinks = [sink.name for sink in self.config.alerts if sink.enabled]
+        log.warning(
+            "channel_quiet", channel=channel.label, silence_s=verdict.silence.total_seconds()
+        )
+        created = await self.watcher.repository.add_operational_alert(sinks, text, key=key)
+        if created:
+            self.watcher.stages.on_alerts(created)
+        return True
+
+
+def _age(moment: datetime | None, now: datetime) -> float | None:
+    return None if moment is None else max(0.0, (now - moment).total_seconds())
+
+
+def _by_sink(counts: dict[tuple[str, str], int], state: str) -> dict[str, int]:
+    return {sink: n for (sink, row_state), n in counts.items() if row_state == state}
+
+
+def _by_state(counts: dict[tuple[str, str], int]) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for (_, state), n in counts.items():
+        totals[state] = totals.get(state, 0) + n
+    return totals

@@ -7,7 +7,7 @@ hits the matcher already found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from monitor.rules.matcher import Evidence, TermHit
@@ -33,6 +33,10 @@ class AnyOf:
     """At least one of the terms matched."""
 
     terms: tuple[int, ...]
+    members: frozenset[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.terms))
 
     @property
     def triggers(self) -> tuple[int, ...]:
@@ -41,7 +45,15 @@ class AnyOf:
 
     def evaluate(self, evidence: Evidence) -> Found | None:
         """Return the hits of every matched term, or ``None`` when none matched."""
-        found = [(term, hit) for term in self.terms for hit in evidence.get(term)]
+        hits = evidence.hits
+        # Walk whichever side is smaller: groups can hold hundreds of terms, posts hit few.
+        if len(hits) < len(self.terms):
+            members = self.members
+            found = [
+                (t, hit) for t, found_hits in hits.items() if t in members for hit in found_hits
+            ]
+        else:
+            found = [(t, hit) for t in self.terms for hit in hits.get(t, ())]
         return found or None
 
 
@@ -69,9 +81,9 @@ class AllOf:
 
 @dataclass(frozen=True, slots=True)
 class NoneOf:
-    """None of the terms matched (exclusions)."""
+    """None of the terms of ``group`` matched (exclusions)."""
 
-    terms: tuple[int, ...]
+    group: AnyOf
 
     @property
     def triggers(self) -> tuple[int, ...]:
@@ -80,7 +92,7 @@ class NoneOf:
 
     def evaluate(self, evidence: Evidence) -> Found | None:
         """Return no hits when the post is clear, ``None`` when an excluded term matched."""
-        if any(evidence.get(term) for term in self.terms):
+        if self.group.evaluate(evidence) is not None:
             return None
         return []
 

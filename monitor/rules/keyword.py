@@ -77,7 +77,7 @@ def _hits(found: Found, evidence: Evidence) -> tuple[Hit, ...]:
     """
     by_span: dict[tuple[int, int], str] = {}
     for term, hit in sorted(found, key=lambda pair: pair[0]):
-        by_span.setdefault((hit.start, hit.end), evidence.terms[term].text)
+        by_span.setdefault(evidence.span(hit), evidence.terms[term].text)
     return tuple(Hit(term, start, end) for (start, end), term in sorted(by_span.items()))
 
 
@@ -110,7 +110,7 @@ def finish_rule(
         raise ValueError("no condition: give any, all, near or regex")
     languages = tuple(spec.languages)
     if spec.not_ is not None:
-        conditions.append(NoneOf(_terms(table, spec.not_, languages, "not")))
+        conditions.append(NoneOf(AnyOf(_terms(table, spec.not_, languages, "not"))))
     for index, near in enumerate(spec.not_near or ()):
         conditions.append(NotNear(_near(table, near, languages, f"not_near[{index}]")))
     return cls(

@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.rules.normalize import NormalizedText
+from monitor.rules.normalize import NormalizedText, repair_homoglyphs
 from monitor.rules.stem import word_keys
 from monitor.rules.terms import PrefixUnit, Term, Unit, WordUnit
 
@@ -24,12 +24,16 @@ _NOTHING: frozenset[int] = frozenset()
 
 @dataclass(frozen=True, slots=True)
 class TermHit:
-    """Where a term matched: tokens ``first``..``last`` and the span in the original text."""
+    """Where a term matched: tokens ``first``..``last``.
+
+    ``start``/``end`` is the span in the original text for regex hits; for token hits it is
+    ``-1`` and computed only when a rule fires (``Evidence.span``), which is rare.
+    """
 
     first: int
     last: int
-    start: int
-    end: int
+    start: int = -1
+    end: int = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +42,17 @@ class Evidence:
 
     hits: dict[int, list[TermHit]]
     terms: Sequence[Term]
+    text: NormalizedText
 
     def get(self, term_id: int) -> list[TermHit]:
         """Return the hits of one term (empty when it did not match)."""
         return self.hits.get(term_id, [])
+
+    def span(self, hit: TermHit) -> tuple[int, int]:
+        """Return the span of a hit in the original text."""
+        if hit.start >= 0:
+            return hit.start, hit.end
+        return self.text.token_span(hit.first, hit.last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,29 +75,56 @@ class TermIndex:
         self._by_form: dict[str, set[int]] = {}
         self._chains: dict[int, list[_Chain]] = {}
         self._regexes = [(i, t.pattern) for i, t in enumerate(terms) if t.pattern is not None]
-        self._cache: dict[str, tuple[frozenset[int], tuple[tuple[int, str], ...]]] = {}
+        self._cache: dict[str, frozenset[int]] = {}
         for term_id, term in enumerate(self.terms):
             if term.units:
                 ids = [self._unit_id(unit) for unit in term.units]
                 self._chains.setdefault(ids[0], []).append(_Chain(term_id, tuple(ids[1:])))
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
+        self._exact_words = set(self._by_exact)
+        self._exact_aliases: dict[str, str] = {}
 
     def scan(self, text: NormalizedText) -> Evidence:
         """Find every term in a normalised text."""
-        units = [self._token_units(text, index) for index in range(len(text.words))]
+        units = self._units(text)
         hits: dict[int, list[TermHit]] = {}
+        chains = self._chains
+        size = len(units)
         for first, ids in enumerate(units):
             for unit in ids:
-                for chain in self._chains.get(unit, ()):
-                    last = first + len(chain.rest)
-                    if last < len(units) and _follows(chain.rest, units, first + 1):
-                        hit = TermHit(first, last, text.starts[first], text.ends[last])
-                        hits.setdefault(chain.term_id, []).append(hit)
+                for chain in chains.get(unit, ()):
+                    rest = chain.rest
+                    last = first + len(rest)
+                    if not rest or (
+                        last < size
+                        and rest[0] in units[first + 1]
+                        and (len(rest) == 1 or _follows(rest, units, first + 1))
+                    ):
+                        hits.setdefault(chain.term_id, []).append(TermHit(first, last))
         for term_id, pattern in self._regexes:
             for found in pattern.finditer(text.text):
                 if found.end() > found.start():
                     hits.setdefault(term_id, []).append(_regex_hit(text, *found.span()))
-        return Evidence(hits, self.terms)
+        return Evidence(hits, self.terms, text)
+
+    def _units(self, text: NormalizedText) -> list[frozenset[int]]:
+        """Return the unit ids of every token: cached per word, exact tokens checked here."""
+        words = text.words
+        get = self._cache.get
+        units = [get(word) for word in words]
+        if None in units:
+            units = [
+                self._lookup(word) if ids is None else ids
+                for ids, word in zip(units, words, strict=True)
+            ]
+        if self._by_exact and not self._exact_words.isdisjoint(words):
+            for index, word in enumerate(words):
+                candidates = self._by_exact.get(self._exact_aliases.get(word, word))
+                if candidates:
+                    cased = text.cased(index)
+                    matched = {unit for unit, form in candidates if form == cased}
+                    units[index] = units[index] | matched  # type: ignore[operator]
+        return units  # type: ignore[return-value]  # no None left
 
     def _unit_id(self, unit: Unit) -> int:
         """Register a unit in the tables (once) and return its id."""
@@ -105,22 +143,12 @@ class TermIndex:
             self._by_exact.setdefault(unit.folded, []).append((unit_id, unit.cased))
         return unit_id
 
-    def _token_units(self, text: NormalizedText, index: int) -> frozenset[int]:
-        """Return the unit ids of token ``index`` (cached per word; exact tokens checked here)."""
-        word = text.words[index]
-        entry = self._cache.get(word)
-        if entry is None:
-            entry = self._lookup(word)
-        ids, exact = entry
-        if exact:
-            cased = text.cased(index)
-            matched = {unit_id for unit_id, form in exact if form == cased}
-            if matched:
-                return ids | matched
-        return ids
-
-    def _lookup(self, word: str) -> tuple[frozenset[int], tuple[tuple[int, str], ...]]:
-        """Compute and cache what a word can match."""
+    def _lookup(self, word: str) -> frozenset[int]:
+        """Compute and cache the word-form, prefix and form units a word matches."""
+        raw, word = word, repair_homoglyphs(word)
+        if raw != word and word in self._by_exact:  # CОЧ with a Latin C is still СОЧ
+            self._exact_aliases[raw] = word
+            self._exact_words.add(raw)
         ids: set[int] = set()
         for key in word_keys(word):
             ids.update(self._by_key.get(key, ()))
@@ -129,10 +157,10 @@ class TermIndex:
                 break
             ids.update(self._by_prefix.get(word[:size], ()))
         ids.update(self._by_form.get(word, ()))
-        entry = (frozenset(ids) if ids else _NOTHING, tuple(self._by_exact.get(word, ())))
+        entry = frozenset(ids) if ids else _NOTHING
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
-        self._cache[word] = entry
+        self._cache[raw] = entry
         return entry
 
 

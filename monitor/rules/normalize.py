@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from itertools import pairwise, repeat
 
 # Characters that are invisible inside words and are used to dodge keyword filters.
@@ -21,6 +20,7 @@ _DELETE_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
 
 # One-to-one replacements applied after casefolding; one-to-one keeps offsets aligned.
 _APOSTROPHES = "\u2019\u02bc\u2018\u0060\u00b4\u02b9\u2032"
+_APOSTROPHE_RE = re.compile(f"[{_APOSTROPHES}]")
 _FOLD_1TO1 = str.maketrans({"ё": "е", **dict.fromkeys(_APOSTROPHES, "'")})
 _CASED_1TO1 = str.maketrans({"ё": "е", "Ё": "Е", **dict.fromkeys(_APOSTROPHES, "'")})
 
@@ -48,12 +48,14 @@ _COMBINING_RE = re.compile("[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1df
 # A word is a run of letters and digits (not "_", so #дезертиры_россии splits), apostrophes
 # allowed inside (Ukrainian зв'язок). URLs, bare domains, e-mails and @mentions come first in the
 # alternation so their words are consumed and never become tokens.
-_TOKEN_RE = re.compile(
-    r"(?P<skip>(?:https?://|www\.)\S+"
+_SKIP = (
+    r"(?:https?://|www\.)\S+"
     r"|(?<![\w@])(?:[a-z0-9-]+\.)+(?:com|org|net|ru|ua|me|io|info|su|рф|by|kz)(?:/\S*)?"
-    r"|@\w+)"
-    r"|(?P<word>[^\W_]+(?:'[^\W_]+)*)"
+    r"|@\w+"
 )
+_WORD = r"[^\W_]+(?:'[^\W_]+)*"
+# The same alternation with only the word captured: findall gives "" for skipped spans.
+_WORDS_RE = re.compile(f"(?:{_SKIP})|({_WORD})")
 _WORD_RUN_RE = re.compile(r"[^\W_]+")
 _CAMEL_RE = re.compile(r"(?<=[^\W\d_])(?=[^\W\d_])")
 
@@ -61,69 +63,142 @@ _SEGMENT_CACHE: dict[str, str] = {}
 _SEGMENT_CACHE_LIMIT = 50_000
 
 
-@dataclass(frozen=True, slots=True)
 class NormalizedText:
     """A text prepared for matching.
 
-    ``words[i]`` is the i-th token, normalised; ``starts[i]``/``ends[i]`` its span in the
-    original text; ``positions[i]`` its start in ``text`` (the normalised text, used by regex
-    terms). ``origin_start``/``origin_end`` map a normalised offset back to the original, or are
-    empty when the two texts are aligned one to one.
+    ``words[i]`` is the i-th token, normalised (look-alike letters are repaired by the matcher,
+    once per distinct word). ``starts[i]``/``ends[i]`` give its span in the original text,
+    ``positions[i]`` its start in ``text``: the normalised text with URLs and mentions blanked,
+    built only when a regex term asks for it.
     """
 
-    original: str
-    text: str
-    words: list[str]
-    starts: list[int]
-    ends: list[int]
-    positions: list[int]
-    origin_start: list[int] = field(default_factory=list)
-    origin_end: list[int] = field(default_factory=list)
+    __slots__ = (
+        "_origin_end",
+        "_origin_start",
+        "_text",
+        "folded",
+        "layout",
+        "original",
+        "words",
+    )
+
+    def __init__(
+        self,
+        original: str,
+        folded: str,
+        origin_start: list[int],
+        origin_end: list[int],
+        layout: _Layout,
+    ) -> None:
+        self.original = original
+        self.folded = folded
+        self._origin_start = origin_start
+        self._origin_end = origin_end
+        self.layout = layout
+        self._text: str | None = None
+        self.words: list[str] = layout.words
+
+    @property
+    def text(self) -> str:
+        """The normalised text with URLs and @mentions blanked, aligned with ``positions``."""
+        if self._text is None:
+            self._text = _regex_text(self.folded)
+        return self._text
+
+    @property
+    def positions(self) -> list[int]:
+        """Each token's start in ``text``."""
+        return self.layout.positions
+
+    @property
+    def starts(self) -> list[int]:
+        """Each token's start in the original text."""
+        return [self.span(at, at)[0] for at in self.layout.positions]
+
+    @property
+    def ends(self) -> list[int]:
+        """Each token's end in the original text."""
+        ends = self.layout.ends
+        return [self.span(at - 1, at)[1] for at in ends]
+
+    def token_span(self, first: int, last: int) -> tuple[int, int]:
+        """Return the original span of tokens ``first`` to ``last`` (inclusive)."""
+        layout = self.layout
+        return self.span(layout.positions[first], layout.ends[last])
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Return the original span of the normalised span ``[start, end)``."""
-        if not self.origin_start:
+        if not self._origin_start:
             return start, end
         if start >= end:
-            position = self.origin_start[start] if start < len(self.origin_start) else None
+            position = self._origin_start[start] if start < len(self._origin_start) else None
             at = len(self.original) if position is None else position
             return at, at
-        return self.origin_start[start], self.origin_end[end - 1]
+        return self._origin_start[start], self._origin_end[end - 1]
 
     def cased(self, index: int) -> str:
         """Return token ``index`` with its case kept (for case-sensitive exact terms)."""
-        return fold_cased(self.original[self.starts[index] : self.ends[index]])
+        start, end = self.token_span(index, index)
+        return fold_cased(self.original[start:end])
+
+
+class _Layout:
+    """Where the tokens of a normalised text are."""
+
+    __slots__ = ("ends", "positions", "words")
+
+    def __init__(self, words: list[str], positions: list[int], ends: list[int]):
+        self.words = words
+        self.positions = positions
+        self.ends = ends
 
 
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` and split it into tokens whose spans point into ``text``."""
     folded, origin_start, origin_end = _fold(text)
+    # Look-alike letters are repaired per distinct word by the matcher (cached) and in the
+    # regex text; the repair is one to one, so offsets found here stay right.
+    layout = _lay_out(text, folded, origin_start)
+    return NormalizedText(text, folded, origin_start, origin_end, layout)
+
+
+def _lay_out(original: str, folded: str, origin_start: list[int]) -> _Layout:
+    """Find the tokens and their offsets in the folded text."""
+    if "#" in folded and not origin_start:
+        return _lay_out_hashtags(original, folded)
+    # finditer + spans costs about the same as findall, and saves a second pass when a rule
+    # fires and its spans are needed.
+    spans = [match.span(1) for match in _WORDS_RE.finditer(folded)]
+    spans = [span for span in spans if span[0] >= 0]
+    words = [folded[start:end] for start, end in spans]
+    return _Layout(words, [start for start, _ in spans], [end for _, end in spans])
+
+
+def _regex_text(folded: str) -> str:
+    """The text regex terms see: look-alikes repaired, URLs and mentions blanked."""
     if _MIXED_SCRIPT_RE.search(folded):
         folded = _WORD_RUN_RE.sub(_repair_run, folded)
+    skipped = [m.span() for m in _WORDS_RE.finditer(folded) if m.start(1) < 0]
+    return _blank(folded, skipped) if skipped else folded
+
+
+def _lay_out_hashtags(original: str, folded: str) -> _Layout:
+    """The layout when hashtags may need splitting at camel-case boundaries."""
     words: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
     positions: list[int] = []
-    skipped: list[tuple[int, int]] = []
-    for found in _TOKEN_RE.finditer(folded):
-        if found.lastgroup != "word":
-            skipped.append(found.span())
+    ends: list[int] = []
+    for match in _WORDS_RE.finditer(folded):
+        start, word = match.start(1), match.group(1)
+        if start < 0:
             continue
-        start = found.start()
-        word = found.group()
-        if start > 0 and folded[start - 1] == "#" and not origin_start:
-            pieces = _split_hashtag(text, word, start)
-        else:
-            pieces = [(word, start)]
+        pieces = [(word, start)]
+        if start > 0 and folded[start - 1] == "#":
+            pieces = _split_hashtag(original, word, start)
         for piece, at in pieces:
-            span_start, span_end = _span(at, at + len(piece), origin_start, origin_end)
             words.append(piece)
-            starts.append(span_start)
-            ends.append(span_end)
             positions.append(at)
-    if skipped:
-        folded = _blank(folded, skipped)
-    return NormalizedText(text, folded, words, starts, ends, positions, origin_start, origin_end)
+            ends.append(at + len(piece))
+    return _Layout(words, positions, ends)
 
 
 def fold_word(text: str) -> str:
@@ -191,7 +266,12 @@ def _fold(text: str) -> tuple[str, list[int], list[int]]:
         and unicodedata.is_normalized("NFKC", text)
         and not _INVISIBLE_RE.search(text)
     ):
-        return folded.translate(_FOLD_1TO1), [], []
+        # str.translate is slow on non-ASCII text: replace only what is there.
+        if "ё" in folded:
+            folded = folded.replace("ё", "е")
+        if _APOSTROPHE_RE.search(folded):
+            folded = folded.translate(_FOLD_1TO1)
+        return folded, [], []
     return _fold_with_offsets(text)
 
 

@@ -79,6 +79,7 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[Rule], terms: Sequence[Term], version: str) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
+        self.terms: tuple[Term, ...] = tuple(terms)
         self.version = version
         self._index = TermIndex(terms)
         self._by_trigger: dict[int, list[int]] = {}

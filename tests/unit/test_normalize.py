@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from monitor.rules.normalize import fold_cased, fold_word, normalize
+from monitor.rules.normalize import fold_cased, fold_word, normalize, repair_homoglyphs
 
 NORMALIZE_CASES = [
     pytest.param("Дезертиры ушли", ["дезертиры", "ушли"], id="casefold"),
@@ -30,8 +32,14 @@ NORMALIZE_CASES = [
 
 @pytest.mark.parametrize(("text", "words"), NORMALIZE_CASES)
 def test_normalize_words(text: str, words: list[str]) -> None:
-    """Each text normalises to the expected tokens."""
-    assert normalize(text).words == words
+    """Each text normalises to the expected tokens, in the fast and in the full pass.
+
+    The fast pass leaves look-alike letters to the matcher, which repairs each distinct word
+    once (cached); the full pass (offsets, regex text) repairs them in place.
+    """
+    normalized = normalize(text)
+    assert [repair_homoglyphs(word) for word in normalized.words] == words
+    assert [repair_homoglyphs(word) for word in normalized.layout.words] == words
 
 
 SPAN_CASES = [
@@ -71,3 +79,13 @@ def test_fold_word_and_cased(text: str, folded: str, cased: str) -> None:
     """Words fold to lowercase; the cased form keeps capitals but repairs the rest."""
     assert fold_word(text) == folded
     assert fold_cased(text) == cased
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_fast_and_full_pass_agree(text: str) -> None:
+    """The fast word list and the full pass with offsets find the same tokens."""
+    normalized = normalize(text)
+    assert [repair_homoglyphs(word) for word in normalized.words] == [
+        repair_homoglyphs(word) for word in normalized.layout.words
+    ]

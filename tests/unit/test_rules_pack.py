@@ -12,6 +12,11 @@ import pytest
 from monitor.rules import RuleSet, load_ruleset
 
 RU = [
+    ("«Дезертир» — новый фильм о войне 1812 года — выходит в прокат в мае.", None),
+    (
+        "Экипаж танка отказался выдвигаться к линии соприкосновения, на командира подали рапорт.",
+        "mutiny",
+    ),
     (
         "Суд в Чите отправил в колонию на 4 года рядового, который дважды самовольно уходил из части и жил у подруги.",
         "awol",
@@ -150,6 +155,7 @@ UK = [
 ]
 
 EN = [
+    ("A sailor missing from his unit since May was detained by military police in Crimea.", "awol"),
     (
         "A Russian sailor who went missing from his ship in Sevastopol was found hiding at his parents' house, military prosecutors said.",
         "awol",

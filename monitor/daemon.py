@@ -171,6 +171,7 @@ class Daemon:
             live_since={},
             live_grace=self.live_grace,
             on_alerts=lambda _count: self.alerts_waiting.set(),
+            stopping=self.stop_event.is_set,
         )
 
     async def _restore_flood_waits(self, repository: Repository, governor: Governor) -> None:
@@ -320,12 +321,13 @@ class Daemon:
         self.stop_event.set()
 
     async def _stop(self, schedule: Schedule, tasks: list[asyncio.Task[Any]]) -> None:
-        schedule.shutdown()
         resolver, dispatcher = tasks
         resolver.cancel()
         # Let open transactions and the send in flight finish, briefly; the dispatcher stops
-        # by itself on stop_event.
+        # by itself on stop_event, a cycle after its current page. Only then shut the
+        # scheduler down: APScheduler cancels the coroutine jobs still running.
         await asyncio.wait({dispatcher, *self.running_cycles}, timeout=STOP_GRACE_SECONDS)
+        schedule.shutdown()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

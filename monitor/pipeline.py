@@ -109,6 +109,8 @@ class Stages:
     # reached us live yet; it is not counted as missed by live mode.
     live_grace: timedelta = timedelta(seconds=5)
     on_alerts: Callable[[int], None] = lambda _count: None
+    # Asked between pages: a stopping daemon commits the page in hand and reads no more.
+    stopping: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -231,6 +233,8 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
 async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:
     after = max(0, report.cursor - stages.overlap)
     for _ in range(MAX_PAGES_PER_CYCLE):
+        if stages.stopping():
+            return
         posts, highest = await stages.source.fetch_after(channel, after, PAGE)
         report.pages += 1
         if highest <= after:

@@ -48,9 +48,13 @@ def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
         interactive_login(
             config.telegram,
             as_string=as_string,
-            phone=phone or (lambda: click.prompt("Phone number (international, e.g. +4917...)")),
-            code=lambda: click.prompt("Login code Telegram sent you"),
-            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+            # Prompts go to stderr: with --string, stdout carries the session and nothing else.
+            phone=phone
+            or (lambda: click.prompt("Phone number (international, e.g. +4917...)", err=True)),
+            code=lambda: click.prompt("Login code Telegram sent you", err=True),
+            password=lambda: click.prompt(
+                "Two-step verification password", hide_input=True, err=True
+            ),
         )
     )
     click.echo(outcome.message, err=True)

@@ -6,6 +6,8 @@ Prompts are plain callables, so the flow works in any terminal and in tests.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,7 +46,9 @@ async def interactive_login(
         settings, session="" if as_string else None, create=True, receive_updates=False
     )
     try:
-        await client.start(phone=phone, code_callback=code, password=password, max_attempts=3)
+        # Telethon prints its greeting; keep stdout for the session string alone.
+        with contextlib.redirect_stdout(sys.stderr):
+            await client.start(phone=phone, code_callback=code, password=password, max_attempts=3)
         me = await client.get_me()
         who = f"@{me.username}" if me.username else f"user {me.id}"
         if as_string:

@@ -124,9 +124,15 @@ class Daemon:
         client = self._client()
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
+            for sink in sinks.values():
+                if getattr(sink.settings, "as_account", False):
+                    sink.use_client(client)  # one session, one connection
             self.dispatcher = self._dispatcher(repository, sinks)
             return await self._serve(repository, client, ruleset)
         finally:
+            for sink in sinks.values():
+                with contextlib.suppress(Exception):
+                    await sink.aclose()
             with contextlib.suppress(Exception):
                 await client.disconnect()
             await repository.close()

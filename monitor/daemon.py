@@ -117,6 +117,7 @@ class Daemon:
 
     async def _run_locked(self) -> int:
         from monitor.alerts import build_sinks
+        from monitor.alerts.telegram_bot import TelegramBotSink
 
         ruleset = load_rules(self.config)
         sinks = build_sinks(self.config)  # a bad sink fails at start, never mid-run
@@ -125,7 +126,7 @@ class Daemon:
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
             for sink in sinks.values():
-                if getattr(sink.settings, "as_account", False):
+                if isinstance(sink, TelegramBotSink) and sink.settings.as_account:
                     sink.use_client(client)  # one session, one connection
             self.dispatcher = self._dispatcher(repository, sinks)
             return await self._serve(repository, client, ruleset)

@@ -1,4 +1,4 @@
-"""Every command the README shows is run here, or by the test named for it, so the docs stay true."""
+"""Every command the README shows runs here, or in the test named for it: the docs stay true."""
 
 from __future__ import annotations
 

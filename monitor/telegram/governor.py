@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -21,12 +21,15 @@ class Bucket:
 
     rate: float
     burst: float
-    tokens: float = field(default=-1.0)
+    tokens: float | None = None  # full on first use
     updated: float = 0.0
 
     def take(self, now: float) -> float:
-        """Take a token; return how long to wait before using it (0 when available)."""
-        if self.tokens < 0:
+        """Take a token; return how long to wait before using it (0 when available).
+
+        Tokens may go negative: that is the debt the caller waits off before its call.
+        """
+        if self.tokens is None:
             self.tokens, self.updated = self.burst, now
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now

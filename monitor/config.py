@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -183,7 +183,7 @@ class SchedulerSettings(Section):
     jitter: NonNegative = 10
     misfire_grace: Seconds = 30
     backfill: NonNegative = 20
-    backfill_since: str | None = None
+    backfill_since: datetime | None = None
     alert_max_age: Seconds = 3600
     live: bool = True
     join: bool = True
@@ -191,6 +191,24 @@ class SchedulerSettings(Section):
     quiet_factor: Annotated[float, Field(ge=0)] = 6.0
     quiet_after: Seconds = 3600
     history_requests_per_minute: Positive = 20
+
+    @field_validator("backfill_since", mode="before")
+    @classmethod
+    def _aware_since(cls, value: Any) -> Any:
+        """Accept a TOML date, a date string or a datetime; naive means UTC."""
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise PydanticCustomError(
+                    "date", "must be a date like 2026-11-01 (got {got})", {"got": repr(value)}
+                ) from None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
     resolves_per_hour: Positive = 30
     joins_per_hour: Positive = 20
 

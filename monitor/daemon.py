@@ -67,6 +67,12 @@ def channel_tags(config: Config, channels: list[Channel]) -> dict[int, frozenset
     }
 
 
+def backfill_overrides(config: Config, channels: list[Channel]) -> dict[int, int]:
+    """Map channel row ids to their own ``backfill`` setting, where one is given."""
+    wanted = {c.ref: c.backfill for c in config.channels if c.backfill is not None}
+    return {c.id: wanted[c.ref] for c in channels if c.ref in wanted}
+
+
 async def prepare_database(url: str) -> None:
     """Create the schema in a new database; refuse one at an older revision.
 
@@ -158,6 +164,7 @@ class Daemon:
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
         self.watcher = watcher
         channels = await watcher.load()
+        stages.backfill_by_channel = backfill_overrides(self.config, channels)
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
             return await self._sweep_once(watcher, channels)
@@ -175,6 +182,7 @@ class Daemon:
             store_all=scheduler.store == "all",
             alert_max_age=timedelta(seconds=scheduler.alert_max_age),
             backfill=scheduler.backfill,
+            backfill_since=scheduler.backfill_since,
             live_since={},
             live_grace=self.live_grace,
             on_alerts=lambda _count: self.alerts_waiting.set(),

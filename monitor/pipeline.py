@@ -102,6 +102,8 @@ class Stages:
     store_all: bool = True
     alert_max_age: timedelta = timedelta(hours=1)
     backfill: int = 20
+    backfill_by_channel: dict[int, int] = field(default_factory=dict)
+    backfill_since: datetime | None = None
     overlap: int = 10
     clock: Callable[[], datetime] = field(default_factory=lambda: _utcnow)
     live_since: dict[int, datetime] = field(default_factory=dict)
@@ -215,19 +217,26 @@ async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
 
 
 async def _initial_backfill(channel: Channel, stages: Stages, report: CycleReport) -> None:
-    posts: list[Post] = []
-    before = 0
-    while len(posts) < stages.backfill:
-        wanted = min(PAGE, stages.backfill - len(posts))
+    """Read a new channel's last N posts (or those since a date), newest page first.
+
+    The first page sets the cursor to the newest post, so the sweep carries on from there.
+    """
+    since = stages.backfill_since
+    limit = stages.backfill_by_channel.get(channel.id, stages.backfill)
+    taken, before, cursor = 0, 0, None
+    while since is not None or taken < limit:
+        wanted = PAGE if since is not None else min(PAGE, limit - taken)
         page = await stages.source.fetch_before(channel, before, wanted)
         report.pages += 1
-        posts.extend(page)
-        if len(page) < wanted:
+        kept = [p for p in page if since is None or p.date >= since]
+        if page and cursor is None:
+            cursor = max(p.message_id for p in page)
+        if kept:
+            await _store(channel, stages, kept, cursor or 0, report, sweep=False)
+        taken += len(kept)
+        if len(page) < wanted or len(kept) < len(page):
             break
         before = page[-1].message_id
-    if posts:
-        highest = max(p.message_id for p in posts)
-        await _store(channel, stages, posts, highest, report, sweep=False)
 
 
 async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:

@@ -210,3 +210,32 @@ async def test_sweep_counts_what_live_mode_missed(world: MonitorWorld) -> None:
     assert await world.stop_daemon(daemon) == 0
     assert await world.scalar("select count(*) from posts") == 2
     assert await world.scalar("select count(*) from alerts") == 2
+
+
+async def test_new_channel_backfill_since_a_date(world: MonitorWorld) -> None:
+    """`backfill_since` reads every post since the date across pages, and no older one."""
+    channel = world.server.add_channel(username="news_j", title="News J")
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).replace(microsecond=0)
+    for index in range(150):
+        await world.server.post(channel, PLAIN, date=start + dt.timedelta(minutes=index))
+    since = start + dt.timedelta(minutes=30)
+    world.write_config(["@news_j"], backfill_since=since.isoformat())
+    await world.login()
+    await world.sweep()
+    assert await world.scalar("select count(*) from posts") == 120
+    assert await world.scalar("select min(message_id) from posts") == 31
+    assert await world.scalar("select last_message_id from channels") == 150
+
+
+async def test_store_flagged_keeps_only_flagged_posts(world: MonitorWorld) -> None:
+    """With `store = "flagged"` only matching posts are kept, and the cursor still moves."""
+    channel = world.server.add_channel(username="news_k", title="News K")
+    await world.server.post(channel, PLAIN)
+    await world.server.post(channel, FLAGGED)
+    await world.server.post(channel, PLAIN)
+    world.write_config(["@news_k"], store="flagged")
+    await world.login()
+    await world.sweep()
+    assert await world.scalar("select count(*) from posts") == 1
+    assert await world.scalar("select last_message_id from channels") == 3
+    assert await world.scalar("select count(*) from alerts") == 1

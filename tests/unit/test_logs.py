@@ -1,0 +1,85 @@
+"""Logging: JSON lines off a terminal, library logs through the same chain, secrets masked."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+
+from monitor.logs import REDACTED, configure_logging, get_logger, redactor
+
+
+@pytest.fixture(autouse=True)
+def _reset_logging() -> object:
+    """Leave logging as the next test expects it."""
+    yield
+    logging.getLogger().handlers.clear()
+    structlog.reset_defaults()
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_with_fields_and_context() -> None:
+    """Off a terminal each event is one JSON object with its fields and bound context."""
+    stream = io.StringIO()
+    configure_logging("info", "auto", stream=stream)
+    structlog.contextvars.bind_contextvars(channel_id=7)
+    try:
+        get_logger("monitor.test").info("post_flagged", rule="ru-awol", count=2)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    [line] = _lines(stream)
+    assert line["event"] == "post_flagged"
+    assert (line["rule"], line["count"], line["channel_id"], line["level"]) == (
+        "ru-awol",
+        2,
+        7,
+        "info",
+    )
+
+
+def test_library_logs_go_through_the_same_chain() -> None:
+    """A telethon warning comes out as JSON, with secrets masked like ours."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    redactor.register(["0123456789abcdef0123456789abcdef"])
+    logging.getLogger("telethon.network").warning("key %s", "0123456789abcdef0123456789abcdef")
+    [line] = _lines(stream)
+    assert line["logger"] == "telethon.network"
+    assert line["event"] == f"key {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    ("fields", "hidden"),
+    [
+        pytest.param({"api_hash": "abc"}, "abc", id="by-key"),
+        pytest.param({"bot_token": "12345:x"}, "12345:x", id="token-key"),
+        pytest.param(
+            {"note": "t=123456789:AAAbbbcccdddeeefffggghhhiiijjjkkkl"},
+            "AAAbbb",
+            id="bot-token-shape",
+        ),
+        pytest.param({"url": "https://hooks.example/secret-path"}, "secret-path", id="url-key"),
+    ],
+)
+def test_secrets_are_masked(fields: dict[str, str], hidden: str) -> None:
+    """Secret keys, registered values and secret shapes never reach the output."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    get_logger("monitor.test").info("something_happened", **fields)
+    assert hidden not in stream.getvalue()
+    assert REDACTED in stream.getvalue()
+
+
+def test_level_filters() -> None:
+    """Below the configured level nothing is written."""
+    stream = io.StringIO()
+    configure_logging("warning", "json", stream=stream)
+    get_logger("monitor.test").info("quiet")
+    get_logger("monitor.test").warning("loud")
+    assert [line["event"] for line in _lines(stream)] == ["loud"]

@@ -10,6 +10,7 @@ progress bar) belongs to the CLI, which passes a callback; this module prints no
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -184,22 +185,41 @@ class Walk:
     on_page: OnPage
 
     async def run(self) -> BackfillReport:
-        """Fetch and store pages until the limit, the date or the channel's first post."""
+        """Fetch and store pages until the limit, the date or the channel's first post.
+
+        The next page is fetched while the current one is stored: Telegram's round trip and
+        our database work overlap. A page is only ever stored whole, so stopping anywhere
+        loses nothing and the next run resumes below the oldest stored post.
+        """
         report = BackfillReport(channel=self.channel.label)
         before = await self.repository.oldest_message_id(self.channel.id) or 0
         report.oldest_id = before or None
         report.remaining = before - 1 if before else None
         self.on_page(report)
-        while not report.complete:
-            wanted = PAGE if self.request.limit is None else self.request.limit - report.fetched
-            if wanted <= 0:
-                break
-            page = await self._fetch(before, min(PAGE, wanted))
+        upcoming = self._next_page(before, report)
+        while upcoming is not None:
+            page = await upcoming
             report.pages += 1
-            before = await self._store(page, report)
+            posts, before = self._take(page, report)
+            upcoming = self._next_page(before, report)
+            try:
+                if posts:
+                    await self._save(posts, report)
+            except BaseException:
+                if upcoming is not None:
+                    upcoming.cancel()
+                raise
             self.on_page(report)
         log.info("backfill_finished", **vars(report))
         return report
+
+    def _next_page(self, before: int, report: BackfillReport) -> asyncio.Task[list[Post]] | None:
+        """Start fetching the page below ``before``, unless the walk is over."""
+        limit = self.request.limit
+        wanted = PAGE if limit is None else min(PAGE, limit - report.fetched)
+        if report.complete or wanted <= 0:
+            return None
+        return asyncio.ensure_future(self._fetch(before, wanted))
 
     async def _fetch(self, before: int, limit: int) -> list[Post]:
         """One page older than ``before``, oldest first; a short flood wait is slept out."""
@@ -218,24 +238,22 @@ class Walk:
                 continue  # the governor holds the next call until the wait is over
             return sorted(page, key=lambda post: post.message_id)
 
-    async def _store(self, page: list[Post], report: BackfillReport) -> int:
-        """Store a page (oldest first); return where the next page starts."""
+    def _take(self, page: list[Post], report: BackfillReport) -> tuple[list[Post], int]:
+        """Pick a page's posts to store (oldest first) and where the next page starts."""
         since = self.request.since
         if not page:
             report.complete = True
-            return 0
+            return [], 0
         posts = [p for p in page if since is None or p.date >= since]
         if len(posts) < len(page) or page[0].message_id <= 1:
             report.complete = True
         else:
             posts = _hold_back_oldest_album(posts)
         report.fetched += len(posts)
-        if posts:
-            await self._save(posts, report)
         oldest = posts[0].message_id if posts else page[0].message_id
         report.oldest_id = min(oldest, report.oldest_id or oldest)
         report.remaining = 0 if report.complete else oldest - 1
-        return oldest
+        return posts, oldest
 
     async def _save(self, posts: list[Post], report: BackfillReport) -> None:
         items, _ = classify_all(self.stages, fold_albums(posts))

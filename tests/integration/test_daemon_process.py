@@ -83,6 +83,24 @@ async def test_run_without_session_asks_for_login(world: MonitorWorld) -> None:
     assert "Traceback" not in result.stderr
 
 
+async def test_run_once_sweeps_every_channel_then_exits(world: MonitorWorld) -> None:
+    """``monitor run --once`` (for cron) sweeps each channel once, exits 0, leaves no heartbeat."""
+    first = world.server.add_channel(username="cron_a", title="Cron A")
+    second = world.server.add_channel(username="cron_b", title="Cron B")
+    await world.server.post(first, FLAGGED)
+    await world.server.post(second, PLAIN)
+    await world.server.post(second, FLAGGED)
+    world.write_config(["@cron_a", "@cron_b"])
+    await world.login()
+    result = await finish(spawn(world, "run", "--once"), within=30)
+    assert result.code == 0, result.stderr
+    assert '"event": "sweep_finished"' in result.stderr
+    cursors = await world.query("select ref, last_message_id from channels order by ref")
+    assert [tuple(row) for row in cursors] == [("@cron_a", 1), ("@cron_b", 2)]
+    assert await world.scalar("select count(*) from alerts where kind = 'post'") == 2
+    assert not (world.folder / "monitor.heartbeat").exists()
+
+
 async def test_sigterm_stops_quickly_between_pages(world: MonitorWorld) -> None:
     """SIGTERM mid-sweep exits 0 within seconds; what is stored matches the cursor exactly."""
     channel = world.server.add_channel(username="term_news", title="Term")

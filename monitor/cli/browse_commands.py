@@ -21,7 +21,7 @@ from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
 from monitor.storage.browse import Browser, PostFilter
 from monitor.storage.engine import create_engine
-from monitor.storage.repository import StoredPost
+from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")
 FIELDS = [

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from monitor.storage.repository import StoredPost
+from monitor.storage.rows import StoredPost
 
 CATEGORY_STYLE = {
     "desertion": "red",

@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from monitor.storage.repository import (
+from monitor.storage.rows import (
     StoredPost,
-    _matches_for,
-    _posts_query,
-    _stored_post,
     alerts_t,
     channels_t,
+    matches_for,
     matches_t,
+    posts_query,
     posts_t,
+    stored_post,
 )
 
 
@@ -70,7 +70,7 @@ def _channel_condition(channel: str) -> Any:
 
 def filtered_query(criteria: PostFilter) -> Select[Any]:
     """Return the query for the posts ``criteria`` names, newest first."""
-    query = _posts_query(criteria.flagged_only)
+    query = posts_query(criteria.flagged_only)
     if criteria.since is not None:
         query = query.where(posts_t.c.date >= criteria.since)
     if criteria.channel:
@@ -99,8 +99,8 @@ class Browser:
         """Return the posts ``criteria`` names, newest first, with their matches."""
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(filtered_query(criteria)))
-            matches = await _matches_for(conn, [row.id for row in rows])
-        return [_stored_post(row, matches.get(row.id, ())) for row in rows]
+            matches = await matches_for(conn, [row.id for row in rows])
+        return [stored_post(row, matches.get(row.id, ())) for row in rows]
 
     async def stream(self, criteria: PostFilter, batch: int = 1000) -> AsyncIterator[StoredPost]:
         """Yield every post ``criteria`` names, oldest first, in batches (for exports)."""
@@ -110,9 +110,9 @@ class Browser:
             query = query.where(posts_t.c.id > last_id).order_by(None).order_by(posts_t.c.id)
             async with self.engine.connect() as conn:
                 rows = list(await conn.execute(query.limit(batch)))
-                matches = await _matches_for(conn, [row.id for row in rows])
+                matches = await matches_for(conn, [row.id for row in rows])
             for row in rows:
-                yield _stored_post(row, matches.get(row.id, ()))
+                yield stored_post(row, matches.get(row.id, ()))
             if len(rows) < batch:
                 return
             last_id = rows[-1].id
@@ -169,10 +169,10 @@ class Browser:
             alerts = list(await conn.execute(query))
             post_ids = [a.post_id for a in alerts if a.post_id is not None]
             posts_rows = list(
-                await conn.execute(_posts_query(False).where(posts_t.c.id.in_(post_ids)))
+                await conn.execute(posts_query(False).where(posts_t.c.id.in_(post_ids)))
             )
-            matches = await _matches_for(conn, post_ids)
-        posts = {row.id: _stored_post(row, matches.get(row.id, ())) for row in posts_rows}
+            matches = await matches_for(conn, post_ids)
+        posts = {row.id: stored_post(row, matches.get(row.id, ())) for row in posts_rows}
         return [
             DeliveredAlert(
                 a.id,

@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Table, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.models import Alert, Hit, Match, Post
-from monitor.storage.tables import AlertRow, ChannelRow, MatchRow, PostRow
-
-alerts_t = cast(Table, AlertRow.__table__)
-posts_t = cast(Table, PostRow.__table__)
-channels_t = cast(Table, ChannelRow.__table__)
-matches_t = cast(Table, MatchRow.__table__)
+from monitor.models import Alert, Match, Post
+from monitor.storage.rows import (
+    alerts_t,
+    matches_for,
+    post_from_row,
+    posts_query,
+    posts_t,
+)
 
 PENDING = "pending"
 SENT = "sent"
@@ -67,48 +68,17 @@ class OutboxItem:
     sent_at: datetime | None = None
 
 
-def _post(row: Row[Any]) -> Post:
-    return Post(
-        channel_id=row.telegram_id or 0,
-        message_id=row.message_id,
-        date=row.date,
-        text=row.text,
-        edit_date=row.edit_date,
-        views=row.views,
-        forwards=row.forwards,
-        grouped_id=row.grouped_id,
-        forward_from=row.forward_from,
-        channel_username=row.username,
-        channel_title=row.title,
-    )
-
-
-def _posts_query() -> Any:
-    return select(
-        posts_t, channels_t.c.telegram_id, channels_t.c.username, channels_t.c.title
-    ).join(channels_t, channels_t.c.id == posts_t.c.channel_id)
-
-
 async def _posts(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, tuple[Post, Any]]:
     ids = sorted(set(post_ids))
     if not ids:
         return {}
-    rows = await conn.execute(_posts_query().where(posts_t.c.id.in_(ids)))
-    return {row.id: (_post(row), row.language) for row in rows}
+    rows = await conn.execute(posts_query().where(posts_t.c.id.in_(ids)))
+    return {row.id: (post_from_row(row), row.language) for row in rows}
 
 
 async def _matches(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, list[Match]]:
-    ids = sorted(set(post_ids))
-    found: dict[int, list[Match]] = {}
-    if not ids:
-        return found
-    rows = await conn.execute(
-        select(matches_t).where(matches_t.c.post_id.in_(ids)).order_by(matches_t.c.id)
-    )
-    for row in rows:
-        hits = tuple(Hit(t, s[0], s[1]) for t, s in zip(row.terms, row.spans, strict=False))
-        found.setdefault(row.post_id, []).append(Match(row.rule_id, row.category, row.score, hits))
-    return found
+    found = await matches_for(conn, post_ids, best_first=False)
+    return {post_id: list(matches) for post_id, matches in found.items()}
 
 
 async def _sources(conn: AsyncConnection, root_ids: Sequence[int]) -> dict[int, list[int]]:

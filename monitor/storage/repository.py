@@ -11,21 +11,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import Row, Select, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.models import Channel, Classified, Match, Post
+from monitor.models import Channel, Classified, Match
 from monitor.storage.engine import create_engine
-from monitor.storage.tables import AlertRow, ChannelRow, FloodWaitRow, MatchRow, PostRow, utcnow
+from monitor.storage.rows import (
+    StoredPost,
+    alerts_t,
+    channels_t,
+    flood_t,
+    matches_for,
+    matches_t,
+    posts_query,
+    posts_t,
+    stored_post,
+)
+from monitor.storage.tables import utcnow
 
-channels_t = cast(Table, ChannelRow.__table__)
-posts_t = cast(Table, PostRow.__table__)
-matches_t = cast(Table, MatchRow.__table__)
-alerts_t = cast(Table, AlertRow.__table__)
-flood_t = cast(Table, FloodWaitRow.__table__)
+__all__ = ["BatchResult", "ChannelOverview", "Repository", "StoredPost"]
 
 
 @dataclass
@@ -54,17 +61,6 @@ class ChannelOverview:
 
     channel: Channel
     flagged: int
-
-
-@dataclass(frozen=True)
-class StoredPost:
-    """A stored post with its channel and matches, for browsing and export."""
-
-    id: int
-    post: Post
-    flagged: bool
-    language: str | None
-    matches: tuple[Match, ...]
 
 
 def _channel(row: Row[Any]) -> Channel:
@@ -382,7 +378,7 @@ class Repository:
     async def stored_posts_after(self, after_id: int, limit: int) -> list[StoredPost]:
         """Return up to ``limit`` stored posts with a row id above ``after_id``, by row id."""
         query = (
-            _posts_query(False)
+            posts_query(False)
             .order_by(None)
             .order_by(posts_t.c.id)
             .where(posts_t.c.id > after_id)
@@ -538,57 +534,11 @@ class Repository:
         self, query: Select[Any] | None = None, *, flagged_only: bool = False
     ) -> list[StoredPost]:
         """Return stored posts (newest first) with their channel and matches."""
-        query = query if query is not None else _posts_query(flagged_only)
+        query = query if query is not None else posts_query(flagged_only)
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(query))
-            matches = await _matches_for(conn, [row.id for row in rows])
-        return [_stored_post(row, matches.get(row.id, ())) for row in rows]
-
-
-def _posts_query(flagged_only: bool) -> Select[Any]:
-    query = (
-        select(posts_t, channels_t.c.telegram_id, channels_t.c.username, channels_t.c.title)
-        .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
-        .order_by(posts_t.c.date.desc(), posts_t.c.id.desc())
-    )
-    if flagged_only:
-        query = query.where(posts_t.c.flagged.is_(True))
-    return query
-
-
-async def _matches_for(conn: AsyncConnection, post_ids: list[int]) -> dict[int, tuple[Match, ...]]:
-    from monitor.models import Hit
-
-    found: dict[int, list[Match]] = {}
-    for start in range(0, len(post_ids), 500):
-        chunk = post_ids[start : start + 500]
-        result = await conn.execute(select(matches_t).where(matches_t.c.post_id.in_(chunk)))
-        for row in result:
-            hits = tuple(
-                Hit(term, span[0], span[1])
-                for term, span in zip(row.terms, row.spans, strict=False)
-            )
-            found.setdefault(row.post_id, []).append(
-                Match(row.rule_id, row.category, row.score, hits)
-            )
-    return {key: tuple(sorted(value, key=lambda m: -m.score)) for key, value in found.items()}
-
-
-def _stored_post(row: Row[Any], matches: tuple[Match, ...]) -> StoredPost:
-    post = Post(
-        channel_id=row.telegram_id or 0,
-        message_id=row.message_id,
-        date=row.date,
-        text=row.text,
-        edit_date=row.edit_date,
-        views=row.views,
-        forwards=row.forwards,
-        grouped_id=row.grouped_id,
-        forward_from=row.forward_from,
-        channel_username=row.username,
-        channel_title=row.title,
-    )
-    return StoredPost(row.id, post, row.flagged, row.language, matches)
+            matches = await matches_for(conn, [row.id for row in rows])
+        return [stored_post(row, matches.get(row.id, ())) for row in rows]
 
 
 def _post_values(channel: Channel, item: Classified, live: bool, now: datetime) -> dict[str, Any]:

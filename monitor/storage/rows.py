@@ -1,0 +1,96 @@
+"""What every query module shares: the typed tables, and stored rows turned into values.
+
+``posts_query`` joins a post with its channel; ``post_from_row`` and ``matches_for`` turn the
+rows into ``Post`` and ``Match`` values. The repository, the outbox and the browser all read
+posts through these, so a post looks the same whichever of them loaded it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Row, Select, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.models import Hit, Match, Post
+from monitor.storage.tables import AlertRow, ChannelRow, FloodWaitRow, MatchRow, PostRow
+
+channels_t = cast(Table, ChannelRow.__table__)
+posts_t = cast(Table, PostRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+alerts_t = cast(Table, AlertRow.__table__)
+flood_t = cast(Table, FloodWaitRow.__table__)
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class StoredPost:
+    """A stored post with its channel and matches (best first), for browsing and export."""
+
+    id: int
+    post: Post
+    flagged: bool
+    language: str | None
+    matches: tuple[Match, ...]
+
+
+def posts_query(flagged_only: bool = False) -> Select[Any]:
+    """Posts joined with their channel's identity, newest first."""
+    query = (
+        select(posts_t, channels_t.c.telegram_id, channels_t.c.username, channels_t.c.title)
+        .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+        .order_by(posts_t.c.date.desc(), posts_t.c.id.desc())
+    )
+    if flagged_only:
+        query = query.where(posts_t.c.flagged.is_(True))
+    return query
+
+
+def post_from_row(row: Row[Any]) -> Post:
+    """Turn a ``posts_query`` row into a ``Post``."""
+    return Post(
+        channel_id=row.telegram_id or 0,
+        message_id=row.message_id,
+        date=row.date,
+        text=row.text,
+        edit_date=row.edit_date,
+        views=row.views,
+        forwards=row.forwards,
+        grouped_id=row.grouped_id,
+        forward_from=row.forward_from,
+        channel_username=row.username,
+        channel_title=row.title,
+    )
+
+
+def stored_post(row: Row[Any], matches: tuple[Match, ...]) -> StoredPost:
+    """Turn a ``posts_query`` row and its matches into a ``StoredPost``."""
+    return StoredPost(row.id, post_from_row(row), row.flagged, row.language, matches)
+
+
+async def matches_for(
+    conn: AsyncConnection, post_ids: Iterable[int], *, best_first: bool = True
+) -> dict[int, tuple[Match, ...]]:
+    """Return each post's matches, best score first (or in the order they were stored)."""
+    ids = sorted(set(post_ids))
+    found: dict[int, list[Match]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = (
+            select(matches_t)
+            .where(matches_t.c.post_id.in_(ids[start : start + CHUNK]))
+            .order_by(matches_t.c.id)
+        )
+        for row in await conn.execute(query):
+            hits = tuple(
+                Hit(term, span[0], span[1])
+                for term, span in zip(row.terms, row.spans, strict=False)
+            )
+            found.setdefault(row.post_id, []).append(
+                Match(row.rule_id, row.category, row.score, hits)
+            )
+    if best_first:
+        return {key: tuple(sorted(value, key=lambda m: -m.score)) for key, value in found.items()}
+    return {key: tuple(value) for key, value in found.items()}

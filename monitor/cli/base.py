@@ -61,7 +61,34 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _first_line(doc: str | None) -> str:
+    lines = (doc or "").strip().splitlines()
+    return lines[0].replace("``", "") if lines else ""
+
+
+def feature_lines() -> list[tuple[str, str]]:
+    """Rule kinds and sink kinds, each with the first line of its docstring."""
+    from monitor.alerts import SINK_KINDS
+    from monitor.rules.loader import KINDS
+
+    rules = [(f"rule kind {name}", _first_line(spec.__doc__)) for name, (spec, _) in KINDS.items()]
+    sinks = [
+        (f"sink kind {name}", _first_line(getattr(factory, "__self__", factory).__doc__))
+        for name, factory in SINK_KINDS.items()
+    ]
+    return rules + sinks
+
+
+class MonitorGroup(click.Group):
+    """The root group; its help ends with the rule and sink kinds this version knows."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the kinds only when help is shown (importing them is not free)."""
+        with formatter.section("Rule and sink kinds"):
+            formatter.write_dl(feature_lines())
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
 @click.option(
     "--config",

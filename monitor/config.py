@@ -11,14 +11,11 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -29,58 +26,43 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from monitor.config_errors import format_validation_error
+from monitor.config_sinks import (
+    AnySinkSettings,
+    AppriseSinkSettings,
+    LogSinkSettings,
+    SinkSettings,
+    TelegramSinkSettings,
+    WebhookSinkSettings,
+)
+from monitor.config_types import (
+    IntervalSeconds,
+    NonNegative,
+    Positive,
+    Seconds,
+    Section,
+    env_name,
+    mask_url_password,
+    read_secret_file,
+    resolve_path,
+)
 from monitor.errors import ConfigError
+
+__all__ = [
+    "AnySinkSettings",
+    "AppriseSinkSettings",
+    "Config",
+    "LogSinkSettings",
+    "SinkSettings",
+    "TelegramSinkSettings",
+    "WebhookSinkSettings",
+    "env_name",
+    "load_config",
+    "mask_url_password",
+]
 
 ENV_PREFIX = "MONITOR_"
 DEFAULT_DATABASE_FILE = "monitor.db"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
-
-
-def _at_least(minimum: int, unit: str) -> AfterValidator:
-    """Return a validator with a message that states the floor and the value given."""
-
-    def check(value: int) -> int:
-        if value < minimum:
-            raise PydanticCustomError(
-                "too_small",
-                "must be at least {minimum}{unit} (got {got})",
-                {"minimum": minimum, "unit": unit, "got": value},
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-Seconds = Annotated[int, _at_least(1, " seconds")]
-IntervalSeconds = Annotated[int, _at_least(5, " seconds")]
-NonNegative = Annotated[int, _at_least(0, "")]
-Positive = Annotated[int, _at_least(1, "")]
-
-
-def _resolve_path(value: Path, info: ValidationInfo) -> Path:
-    """Resolve a relative path against the config file's folder (from the context)."""
-    base = (info.context or {}).get("base_dir")
-    if base is not None and not value.is_absolute():
-        return (Path(base) / value).resolve()
-    return value
-
-
-def _read_secret_file(path: Path, key: str) -> SecretStr:
-    """Read a secret from a file, stripping the trailing newline editors add."""
-    try:
-        return SecretStr(path.read_text(encoding="utf-8").strip())
-    except OSError as error:
-        raise PydanticCustomError(
-            "secret_file",
-            "cannot read {path}: {reason}; fix the path or set {key} directly",
-            {"path": str(path), "reason": error.strerror or str(error), "key": key},
-        ) from None
-
-
-class Section(BaseModel):
-    """Base of every config section: frozen, and unknown keys are errors."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ServerSettings(Section):
@@ -91,7 +73,7 @@ class ServerSettings(Section):
     dc_id: Annotated[int, Field(ge=1, le=5)] = 2
     rsa_public_key: Path | None = None
 
-    _resolve = field_validator("rsa_public_key")(_resolve_path)
+    _resolve = field_validator("rsa_public_key")(resolve_path)
 
 
 class TelegramSettings(Section):
@@ -105,16 +87,16 @@ class TelegramSettings(Section):
     session_string_file: Path | None = None
     server: ServerSettings | None = None
 
-    _resolve = field_validator("session", "api_hash_file", "session_string_file")(_resolve_path)
+    _resolve = field_validator("session", "api_hash_file", "session_string_file")(resolve_path)
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> TelegramSettings:
         if self.api_hash is None and self.api_hash_file is not None:
             object.__setattr__(
-                self, "api_hash", _read_secret_file(self.api_hash_file, "telegram.api_hash")
+                self, "api_hash", read_secret_file(self.api_hash_file, "telegram.api_hash")
             )
         if self.session_string is None and self.session_string_file is not None:
-            secret = _read_secret_file(self.session_string_file, "telegram.session_string")
+            secret = read_secret_file(self.session_string_file, "telegram.session_string")
             object.__setattr__(self, "session_string", secret)
         if self.api_hash is None or not self.api_hash.get_secret_value():
             raise PydanticCustomError(
@@ -150,18 +132,13 @@ class DatabaseSettings(Section):
         return _resolve_sqlite_path(value, info)
 
 
-def mask_url_password(url: str) -> str:
-    """Hide the password of a URL so it can appear in an error line."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
 def _resolve_sqlite_path(url: str, info: ValidationInfo) -> str:
     """Make a relative SQLite file path absolute against the config folder."""
     match = re.fullmatch(r"(sqlite(?:\+\w+)?):///(.*)", url)
     if not match or not match.group(2) or match.group(2) == ":memory:":
         return url
     scheme, path = match.groups()
-    resolved = _resolve_path(Path(path), info)
+    resolved = resolve_path(Path(path), info)
     return f"{scheme}:///{resolved}"
 
 
@@ -223,110 +200,7 @@ class RulesSettings(Section):
     @field_validator("files")
     @classmethod
     def _resolve_files(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
-        return [_resolve_path(path, info) for path in value]
-
-
-def _parse_clock(text: str) -> time:
-    hours, _, minutes = text.partition(":")
-    return time(int(hours), int(minutes or 0))
-
-
-class SinkSettings(Section):
-    """What every alert sink shares: its name, filters and quiet hours."""
-
-    name: str = ""
-    categories: list[str] = Field(default_factory=list)
-    rules: list[str] = Field(default_factory=list)
-    channels: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    min_score: float = 0.0
-    quiet_hours: str | None = None
-    quiet_min_score: float = 0.9
-    max_attempts: Positive = 8
-    template: str | None = None
-    enabled: bool = True
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _check_quiet_hours(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d-([01]?\d|2[0-3]):[0-5]\d", value):
-            raise PydanticCustomError(
-                "quiet_hours", "must look like 23:00-07:00 (got {got})", {"got": repr(value)}
-            )
-        return value
-
-    def quiet_window(self) -> tuple[time, time] | None:
-        """Return the (start, end) clock times of the quiet hours, if any."""
-        if self.quiet_hours is None:
-            return None
-        start, end = self.quiet_hours.split("-")
-        return _parse_clock(start), _parse_clock(end)
-
-
-class TelegramSinkSettings(SinkSettings):
-    """Send alerts to a Telegram chat, as a bot (preferred) or as the monitoring account."""
-
-    kind: Literal["telegram"]
-    chat: str | int
-    bot_token: SecretStr | None = None
-    bot_token_file: Path | None = None
-    as_account: bool = False
-
-    _resolve = field_validator("bot_token_file")(_resolve_path)
-
-    @model_validator(mode="after")
-    def _token(self) -> TelegramSinkSettings:
-        if self.bot_token is None and self.bot_token_file is not None:
-            token = _read_secret_file(self.bot_token_file, "bot_token")
-            object.__setattr__(self, "bot_token", token)
-        if self.bot_token is None and not self.as_account:
-            raise PydanticCustomError(
-                "missing_secret",
-                "bot_token is missing; set bot_token, bot_token_file, the environment "
-                "variable MONITOR_ALERTS_{env}_BOT_TOKEN, or as_account = true",
-                {"env": env_name(self.name or "telegram")},
-            )
-        return self
-
-
-class WebhookSinkSettings(SinkSettings):
-    """POST each alert as JSON, signed with HMAC-SHA256 when a secret is set."""
-
-    kind: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://")
-    secret: SecretStr | None = None
-    secret_file: Path | None = None
-    timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
-    headers: dict[str, str] = Field(default_factory=dict)
-
-    _resolve = field_validator("secret_file")(_resolve_path)
-
-    @model_validator(mode="after")
-    def _secret(self) -> WebhookSinkSettings:
-        if self.secret is None and self.secret_file is not None:
-            object.__setattr__(self, "secret", _read_secret_file(self.secret_file, "secret"))
-        return self
-
-
-class AppriseSinkSettings(SinkSettings):
-    """Deliver through Apprise URLs (Slack, Discord, Matrix, e-mail, ntfy, ...)."""
-
-    kind: Literal["apprise"]
-    urls: list[SecretStr] = Field(min_length=1)
-
-
-class LogSinkSettings(SinkSettings):
-    """Write alerts to the log (dry runs and the demo)."""
-
-    kind: Literal["log"]
-
-
-AnySinkSettings = Annotated[
-    TelegramSinkSettings | WebhookSinkSettings | AppriseSinkSettings | LogSinkSettings,
-    Field(discriminator="kind"),
-]
+        return [resolve_path(path, info) for path in value]
 
 
 class DeliverySettings(Section):
@@ -370,7 +244,7 @@ class MetricsSettings(Section):
     heartbeat_file: Path = Field(default=Path("monitor.heartbeat"), validate_default=True)
     heartbeat_max_age: Seconds = 180
 
-    _resolve = field_validator("heartbeat_file")(_resolve_path)
+    _resolve = field_validator("heartbeat_file")(resolve_path)
 
 
 class Config(Section):
@@ -408,11 +282,6 @@ class Config(Section):
     def sink(self, name: str) -> AnySinkSettings | None:
         """Return the sink called ``name``, if configured."""
         return next((sink for sink in self.alerts if sink.name == name), None)
-
-
-def env_name(name: str) -> str:
-    """Return ``name`` as it appears in an environment variable (upper case, ``_``)."""
-    return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
 
 
 def _merge_environment(data: dict[str, Any], environ: dict[str, str]) -> None:

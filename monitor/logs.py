@@ -43,7 +43,8 @@ class SecretRedactor:
 
     def mask_text(self, text: str) -> str:
         """Return ``text`` with every known secret value and secret shape masked."""
-        for value in self._values:
+        # Longest first: masking a short secret inside a longer one would leave its tail.
+        for value in sorted(self._values, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, REDACTED)
         for shape in SECRET_SHAPES:

@@ -47,11 +47,21 @@ def test_library_logs_go_through_the_same_chain() -> None:
     """A telethon warning comes out as JSON, with secrets masked like ours."""
     stream = io.StringIO()
     configure_logging("info", "json", stream=stream)
-    redactor.register(["0123456789abcdef0123456789abcdef"])
-    logging.getLogger("telethon.network").warning("key %s", "0123456789abcdef0123456789abcdef")
+    redactor.register(["f0e1d2c3b4a5968778695a4b3c2d1e0f"])
+    logging.getLogger("telethon.network").warning("key %s", "f0e1d2c3b4a5968778695a4b3c2d1e0f")
     [line] = _lines(stream)
     assert line["logger"] == "telethon.network"
     assert line["event"] == f"key {REDACTED}"
+
+
+def test_longer_secret_masked_whole_when_a_shorter_one_is_inside() -> None:
+    """A secret that contains another registered secret leaves no tail visible."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    redactor.register(["abcdefgh", "abcdefgh-and-a-longer-tail"])
+    get_logger("monitor.test").info("leak_check", note="x abcdefgh-and-a-longer-tail y")
+    [line] = _lines(stream)
+    assert line["note"] == f"x {REDACTED} y"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Row, Select, Table, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.models import Hit, Match, Post
 from monitor.storage.tables import AlertRow, ChannelRow, FloodWaitRow, MatchRow, PostRow
@@ -24,6 +25,15 @@ alerts_t = cast(Table, AlertRow.__table__)
 flood_t = cast(Table, FloodWaitRow.__table__)
 
 CHUNK = 500
+
+
+class StoreBase:
+    """One async engine and the dialect's INSERT (for ON CONFLICT), shared by the stores."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+        self._insert: Any = dialect.insert
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,357 @@
+"""Post batches: new posts, their matches, their alert rows and the cursor, in one transaction.
+
+``store_batch`` is idempotent on (channel, message id), so a crash at any point loses nothing
+and stores nothing twice; an edit that makes a stored post match flags it and queues its
+alerts once. Rescans re-apply rules to stored posts. SQLAlchemy does not leak out of this
+package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, case, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from monitor.models import Channel, Classified, Match
+from monitor.storage.rows import (
+    StoreBase,
+    StoredPost,
+    alerts_t,
+    channels_t,
+    matches_for,
+    matches_t,
+    posts_query,
+    posts_t,
+    stored_post,
+)
+from monitor.storage.tables import utcnow
+
+
+@dataclass
+class BatchResult:
+    """What one ``store_batch`` changed: new posts, newly flagged ones, alert rows."""
+
+    new_message_ids: list[int] = field(default_factory=list)
+    flagged_message_ids: list[int] = field(default_factory=list)
+    alerts_created: int = 0
+    edited: int = 0
+
+
+@dataclass
+class RescanResult:
+    """What one ``record_rescan`` changed: posts scanned, newly flagged, matches, alert rows."""
+
+    scanned: int = 0
+    flagged: int = 0
+    matches: int = 0
+    alerts: int = 0
+
+
+class PostBatches(StoreBase):
+    """Writes and reads of posts, matches and their alert rows."""
+
+    # Posts --------------------------------------------------------------------------------
+
+    async def store_batch(
+        self,
+        channel: Channel,
+        items: Sequence[Classified],
+        *,
+        cursor: int | None,
+        alert_cutoff: datetime | None,
+        store_all: bool = True,
+        live: bool = False,
+        advance_from: int | None = None,
+    ) -> BatchResult:
+        """Store a batch of classified posts and move the cursor, in one transaction.
+
+        New posts are inserted (ignoring ones already stored), with their matches and alert
+        rows; an already stored post whose edit made it newly flagged gets its matches and
+        alert rows now. Posts dated before ``alert_cutoff`` create no alert.
+
+        Args:
+            channel: the channel the posts belong to.
+            items: the posts with their rule matches and target sinks.
+            cursor: the new cursor (highest message id the sweep saw), or None to keep it.
+            alert_cutoff: posts older than this raise no alert (None: all may alert).
+            store_all: keep unflagged posts too (``store = "all"``).
+            live: the posts came from live updates rather than the sweep.
+            advance_from: move the cursor only if it reached ``advance_from - 1`` (live posts
+                may continue the cursor, never jump over a gap the sweep has not read).
+        """
+        result = BatchResult()
+        async with self.engine.begin() as conn:
+            keep = [item for item in items if store_all or item.flagged]
+            if keep:
+                inserted = await self._insert_posts(conn, channel, keep, live)
+                await self._after_insert(conn, channel, keep, inserted, alert_cutoff, result)
+            if cursor is not None or items:
+                await self._advance_channel(conn, channel, items, cursor, advance_from)
+        return result
+
+    async def _insert_posts(
+        self, conn: AsyncConnection, channel: Channel, items: Sequence[Classified], live: bool
+    ) -> dict[int, int]:
+        now = utcnow()
+        rows = [_post_values(channel, item, live, now) for item in items]
+        # One cached statement run with many parameter sets (SQLAlchemy batches them into
+        # multi-row INSERTs): building ``.values(rows)`` anew compiled every page from scratch,
+        # which cost more than the rest of the pipeline together.
+        statement = (
+            self._insert(posts_t)
+            .on_conflict_do_nothing(index_elements=["channel_id", "message_id"])
+            .returning(posts_t.c.id, posts_t.c.message_id)
+        )
+        result = await conn.execute(statement, rows)
+        return {row.message_id: row.id for row in result}
+
+    async def _after_insert(
+        self,
+        conn: AsyncConnection,
+        channel: Channel,
+        items: Sequence[Classified],
+        inserted: dict[int, int],
+        alert_cutoff: datetime | None,
+        result: BatchResult,
+    ) -> None:
+        result.new_message_ids = sorted(inserted)
+        existing = [item for item in items if item.post.message_id not in inserted]
+        known = await self._existing_posts(conn, channel, existing)
+        for item in items:
+            message_id = item.post.message_id
+            if message_id in inserted:
+                if item.flagged:
+                    await self._flag(conn, inserted[message_id], item, alert_cutoff, result)
+                continue
+            row = known.get(message_id)
+            if row is None:
+                continue
+            result.edited += await self._apply_edit(conn, row, item)
+            if item.flagged and not row.flagged:
+                await self._flag(conn, row.id, item, alert_cutoff, result)
+
+    async def _existing_posts(
+        self, conn: AsyncConnection, channel: Channel, items: Sequence[Classified]
+    ) -> dict[int, Any]:
+        if not items:
+            return {}
+        ids = [item.post.message_id for item in items]
+        columns = (posts_t.c.id, posts_t.c.message_id, posts_t.c.flagged, posts_t.c.text)
+        query = select(*columns).where(
+            and_(posts_t.c.channel_id == channel.id, posts_t.c.message_id.in_(ids))
+        )
+        return {row.message_id: row for row in await conn.execute(query)}
+
+    async def _apply_edit(self, conn: AsyncConnection, row: Row[Any], item: Classified) -> int:
+        post = item.post
+        if post.text == row.text and not (item.flagged and not row.flagged):
+            return 0
+        values: dict[str, Any] = {"text": post.text, "edit_date": post.edit_date}
+        if item.flagged:
+            values["flagged"] = True
+        await conn.execute(update(posts_t).where(posts_t.c.id == row.id).values(**values))
+        return 1
+
+    async def _flag(
+        self,
+        conn: AsyncConnection,
+        post_id: int,
+        item: Classified,
+        alert_cutoff: datetime | None,
+        result: BatchResult,
+    ) -> None:
+        match_rows = [_match_values(post_id, match, item.ruleset_version) for match in item.matches]
+        inserted = await conn.execute(
+            matches_t.insert().returning(matches_t.c.id, matches_t.c.score), match_rows
+        )
+        best = max(inserted, key=lambda row: row.score)
+        result.flagged_message_ids.append(item.post.message_id)
+        moment = item.post.edit_date or item.post.date
+        if not item.sinks or (alert_cutoff is not None and moment < alert_cutoff):
+            return
+        rows = [
+            {
+                "post_id": post_id,
+                "match_id": best.id,
+                "sink": sink,
+                "kind": "post",
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": utcnow(),
+                "story_key": item.post.forward_from,
+                "created_at": utcnow(),
+            }
+            for sink in item.sinks
+        ]
+        statement = (
+            self._insert(alerts_t)
+            .on_conflict_do_nothing(index_elements=["post_id", "sink"])
+            .returning(alerts_t.c.id)
+        )
+        result.alerts_created += len((await conn.execute(statement, rows)).all())
+
+    async def _advance_channel(
+        self,
+        conn: AsyncConnection,
+        channel: Channel,
+        items: Sequence[Classified],
+        cursor: int | None,
+        advance_from: int | None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if cursor is not None:
+            values["last_polled_at"] = utcnow()  # a poll (live posts and backfill are not)
+            current = int(
+                (
+                    await conn.execute(
+                        select(channels_t.c.last_message_id).where(channels_t.c.id == channel.id)
+                    )
+                ).scalar_one()
+            )
+            if advance_from is not None and current < advance_from - 1:
+                cursor = current  # a gap the sweep has not read yet: leave the cursor there
+            # Never move backwards: a slower, older batch must not rewind the cursor.
+            values["last_message_id"] = max(current, cursor)
+            values["status"] = "active"
+            values["last_error"] = None
+            values["error_alerted"] = False
+        if items:
+            # Never move backwards either: a backfill or an edit stores older posts.
+            newest = max(item.post.date for item in items)
+            last = channels_t.c.last_post_at
+            values["last_post_at"] = case((or_(last.is_(None), last < newest), newest), else_=last)
+        if not values:
+            return
+        await conn.execute(update(channels_t).where(channels_t.c.id == channel.id).values(**values))
+
+    async def oldest_message_id(self, channel_id: int) -> int | None:
+        """Return the lowest stored message id of a channel (where a backfill resumes)."""
+        query = select(func.min(posts_t.c.message_id)).where(posts_t.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            value = (await conn.execute(query)).scalar_one()
+        return None if value is None else int(value)
+
+    async def stored_posts_after(self, after_id: int, limit: int) -> list[StoredPost]:
+        """Return up to ``limit`` stored posts with a row id above ``after_id``, by row id."""
+        query = (
+            posts_query(False)
+            .order_by(None)
+            .order_by(posts_t.c.id)
+            .where(posts_t.c.id > after_id)
+            .limit(limit)
+        )
+        return await self.stored_posts(query)
+
+    async def record_rescan(
+        self, items: Sequence[tuple[int, Classified]], *, alert_cutoff: datetime | None
+    ) -> RescanResult:
+        """Record what re-applied rules found in stored posts (by post row id), in one transaction.
+
+        A rule that fired and is not yet recorded for the post adds a match; a post not flagged
+        before becomes flagged and gets alert rows (unless dated before ``alert_cutoff``).
+        Running it twice records nothing twice.
+        """
+        result = RescanResult(scanned=len(items))
+        found = [(post_id, item) for post_id, item in items if item.flagged]
+        if not found:
+            return result
+        async with self.engine.begin() as conn:
+            ids = [post_id for post_id, _ in found]
+            flagged = await conn.execute(
+                select(posts_t.c.id, posts_t.c.flagged).where(posts_t.c.id.in_(ids))
+            )
+            was_flagged = {row.id: bool(row.flagged) for row in flagged}
+            known: dict[int, set[str]] = {}
+            recorded = select(matches_t.c.post_id, matches_t.c.rule_id)
+            for row in await conn.execute(recorded.where(matches_t.c.post_id.in_(ids))):
+                known.setdefault(row.post_id, set()).add(row.rule_id)
+            for post_id, item in found:
+                await self._rescan_post(
+                    conn, post_id, item, was_flagged, known, alert_cutoff, result
+                )
+        return result
+
+    async def _rescan_post(
+        self,
+        conn: AsyncConnection,
+        post_id: int,
+        item: Classified,
+        was_flagged: dict[int, bool],
+        known: dict[int, set[str]],
+        alert_cutoff: datetime | None,
+        result: RescanResult,
+    ) -> None:
+        fresh = tuple(m for m in item.matches if m.rule_id not in known.get(post_id, set()))
+        if not fresh or post_id not in was_flagged:
+            return
+        result.matches += len(fresh)
+        if was_flagged[post_id]:
+            rows = [_match_values(post_id, match, item.ruleset_version) for match in fresh]
+            await conn.execute(matches_t.insert(), rows)
+            return
+        await conn.execute(
+            update(posts_t)
+            .where(posts_t.c.id == post_id)
+            .values(flagged=True, language=item.language)
+        )
+        batch = BatchResult()
+        await self._flag(conn, post_id, replace(item, matches=fresh), alert_cutoff, batch)
+        result.flagged += 1
+        result.alerts += batch.alerts_created
+
+    async def count_posts(self, channel_id: int | None = None) -> int:
+        """Return how many posts are stored (in one channel, or in all)."""
+        from sqlalchemy import func
+
+        query = select(func.count()).select_from(posts_t)
+        if channel_id is not None:
+            query = query.where(posts_t.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def stored_posts(
+        self, query: Select[Any] | None = None, *, flagged_only: bool = False
+    ) -> list[StoredPost]:
+        """Return stored posts (newest first) with their channel and matches."""
+        query = query if query is not None else posts_query(flagged_only)
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+            matches = await matches_for(conn, [row.id for row in rows])
+        return [stored_post(row, matches.get(row.id, ())) for row in rows]
+
+
+def _post_values(channel: Channel, item: Classified, live: bool, now: datetime) -> dict[str, Any]:
+    post = item.post
+    return {
+        "channel_id": channel.id,
+        "message_id": post.message_id,
+        "date": post.date,
+        "edit_date": post.edit_date,
+        "text": post.text,
+        "views": post.views,
+        "forwards": post.forwards,
+        "grouped_id": post.grouped_id,
+        "forward_from": post.forward_from,
+        "link": post.link,
+        "language": item.language,
+        "flagged": item.flagged,
+        "live": live,
+        "created_at": now,
+    }
+
+
+def _match_values(post_id: int, match: Match, ruleset_version: str) -> dict[str, Any]:
+    return {
+        "post_id": post_id,
+        "rule_id": match.rule_id,
+        "category": match.category,
+        "score": match.score,
+        "terms": [hit.term for hit in match.hits],
+        "spans": [[hit.start, hit.end] for hit in match.hits],
+        "ruleset_version": ruleset_version,
+        "created_at": utcnow(),
+    }

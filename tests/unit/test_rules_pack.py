@@ -113,6 +113,54 @@ RU = [
     ("Школьник сбежал с уроков на концерт, родители нашли его через геолокацию.", None),
     ("Суд отказал в иске к военкомату о признании отсрочки.", None),
     ("Сочинение по литературе: учитель из Уфы стал лучшим в стране.", None),
+    # Indirect tellings and hard negatives from fresh invented held-out posts.
+    (
+        "Сержант из Бурятии получил отпуск на 14 дней, но так и не приехал обратно в расположение. Через полгода его нашли сотрудники военной полиции в Улан-Удэ.",
+        "awol",
+    ),
+    (
+        "Курсант военного училища в Рязани трижды уходил в город без увольнительной и в итоге получил реальный срок.",
+        "awol",
+    ),
+    (
+        "Главное к утру:\n• В Москве до +25, без осадков.\n• В Тверской области задержали рядового, который с января не появлялся в своей воинской части.\n• «Спартак» сыграет с «Локомотивом» в субботу.",
+        "awol",
+    ),
+    (
+        "Сдался в плен сам: российский штурмовик вышел к позициям ВСУ с поднятыми руками и рассказал, что его роту бросили без еды.",
+        "desertion",
+    ),
+    (
+        "Около сотни военнослужащих, задержанных за СОЧ, прорвали забор в посёлке и разбежались.",
+        "escape",
+    ),
+    (
+        "Видео: мобилизованные жалуются, что их отправляют в бой без подготовки, и заявляют, что «воевать больше не будут».",
+        "mutiny",
+    ),
+    (
+        "Сослуживцы заставляли 19-летнего призывника мыть полы зубной щёткой и снимали это на видео.",
+        "hazing",
+    ),
+    ("Пьяный военнослужащий на «Ниве» сбил двух пешеходов и пытался скрыться.", "crime"),
+    (
+        "Военнослужащего приговорили к 9 годам за убийство таксиста, совершённое во время отпуска.",
+        "crime",
+    ),
+    (
+        "По ст. 335 ГК РФ поручитель вправе выдвигать против кредитора возражения — разбираем практику.",
+        None,
+    ),
+    ("Офицер полиции отказался от комментариев по делу о взятке в ГИБДД.", None),
+    ("Бывший офицер написал книгу о дедовщине в советской армии 80-х.", None),
+    ("Учения: военная полиция отработала задержание нарушителей на КПП.", None),
+    ("Группа выпустила новую песню «Самоволка» — клип набрал миллион просмотров.", None),
+    (
+        "Сотни людей бежали из Белгорода из-за обстрелов, открыты пункты временного размещения.",
+        None,
+    ),
+    ("Пьяный водитель врезался в автобус с военнослужащими; пострадали пятеро бойцов.", None),
+    ("ВСУ покинули позиции у Работино, сообщает Минобороны России.", None),
 ]
 
 UK = [
@@ -152,6 +200,34 @@ UK = [
     ("Частина депутатів відмовилася голосувати за бюджет.", None),
     ("Діти-відмовники з будинку малюти знайшли нові сім'ї.", None),
     ("Повернувшись з відпустки, військовий вручив нагороди побратимам.", None),
+    # Indirect tellings and hard negatives from fresh invented held-out posts.
+    (
+        "Боєць три місяці не з'являвся у підрозділі, переховувався в селі у тещі. ДБР повідомило йому про підозру.",
+        "awol",
+    ),
+    (
+        "ДБР: командир взводу кинув позиції разом із трьома підлеглими та виїхав до Києва.",
+        "desertion",
+    ),
+    (
+        "ДПСУ затримали військовослужбовця ЗСУ, який намагався виїхати до Молдови в багажнику авто.",
+        "desertion",
+    ),
+    ("Поранений військовий самовільно покинув шпиталь у Львові, не дочекавшись виписки.", "escape"),
+    (
+        "Військовослужбовець у стані алкогольного сп'яніння на службовому авто скоїв смертельну ДТП.",
+        "crime",
+    ),
+    (
+        "Юристи пояснили, як застосовується ст. 406 Цивільного кодексу України щодо сервітутів.",
+        None,
+    ),
+    ("Ухилянт намагався перепливти Тису, його затримали прикордонники.", None),
+    (
+        "На Одещині чоловік утік від працівників ТЦК під час перевірки документів на блокпосту.",
+        None,
+    ),
+    ("ЗСУ відійшли з позицій біля Вугледара, щоб зберегти особовий склад.", None),
 ]
 
 EN = [
@@ -204,6 +280,34 @@ EN = [
     ("Recruitment drive: the army hopes to sign up 20,000 contract soldiers by autumn.", None),
     ("Investors revolt against bank's merger plan.", None),
     ("A dog escaped from a military base and was found in a nearby village.", None),
+    # Indirect tellings and hard negatives from fresh invented held-out posts.
+    (
+        "Two conscripts walked out of their unit near Pskov without permission and were picked up days later.",
+        "awol",
+    ),
+    (
+        "A Russian private who overstayed his leave by five months was detained at his mother's flat.",
+        "awol",
+    ),
+    (
+        "Russian servicemen fleeing the war are hiding in Kazakhstan, where several have been detained at Moscow's request.",
+        "desertion",
+    ),
+    (
+        "Footage shows men climbing over the fence of a draft office as officers shout after them.",
+        "escape",
+    ),
+    (
+        "About 20 soldiers held in a basement for refusing to fight escaped and reached their families.",
+        "escape",
+    ),
+    ("Reports of hazing in the Russian army have risen, a rights group says.", "hazing"),
+    ("A drunk soldier crashed an armored vehicle into a bus stop, injuring three people.", "crime"),
+    ("A soldier was injured in a car crash caused by a drunk driver.", None),
+    ("A police officer was charged with taking bribes from drivers.", None),
+    ("Draft dodgers caught trying to swim the Tisza river, border guards say.", None),
+    ("Hazing scandal at a university rowing club leads to suspensions.", None),
+    ("Russian forces withdrew from positions near Kherson, the Pentagon said.", None),
 ]
 
 

@@ -8,6 +8,8 @@ the channel's life. Errors become our own: ``FloodWait`` (the governor is alread
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +17,18 @@ from typing import Any
 from telethon import errors, events, functions, types, utils
 
 from monitor.errors import SessionError, TelegramError
+from monitor.logs import get_logger
 from monitor.models import Channel, Post
 from monitor.telegram.governor import Governor
 from monitor.telegram.refs import ChannelRef
 
 PAGE = 100
+# A request still unanswered after this long is abandoned (the cycle fails and retries later).
+# Telethon keeps a request queued while it reconnects, and forever once it gives up.
+REQUEST_TIMEOUT = 20.0
+CONNECT_TIMEOUT = 30.0
+
+log = get_logger("monitor.telegram")
 
 
 class FloodWait(TelegramError):
@@ -116,12 +125,35 @@ class TelegramSource:
     def __init__(self, client: Any, governor: Governor) -> None:
         self.client = client
         self.governor = governor
+        self._reconnecting = asyncio.Lock()
+
+    async def ensure_connected(self) -> None:
+        """Reconnect a client that lost Telegram (Telethon stops trying after a few attempts).
+
+        Raises:
+            TelegramError: Telegram is still unreachable.
+        """
+        if self.client.is_connected():
+            return
+        async with self._reconnecting:
+            if self.client.is_connected():
+                return
+            with contextlib.suppress(Exception):  # clear what the failed connection left
+                await self.client.disconnect()
+            try:
+                await asyncio.wait_for(self.client.connect(), CONNECT_TIMEOUT)
+            except (ConnectionError, OSError, TimeoutError) as error:
+                raise TelegramError(f"Telegram is unreachable: {error}") from None
+            log.info("telegram_reconnected")
+            with contextlib.suppress(Exception):  # live updates missed meanwhile
+                await self.client.catch_up()
 
     async def call(self, kind: str, request: Any) -> Any:
         """Send one request under the governor, mapping Telegram's errors to ours."""
+        await self.ensure_connected()
         async with self.governor.slot(kind):
             try:
-                return await self.client(request)
+                return await asyncio.wait_for(self.client(request), REQUEST_TIMEOUT)
             except errors.FloodWaitError as error:
                 self.governor.pause(kind, error.seconds)
                 raise FloodWait(kind, error.seconds) from None

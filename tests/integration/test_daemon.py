@@ -239,3 +239,32 @@ async def test_store_flagged_keeps_only_flagged_posts(world: MonitorWorld) -> No
     assert await world.scalar("select count(*) from posts") == 1
     assert await world.scalar("select last_message_id from channels") == 3
     assert await world.scalar("select count(*) from alerts") == 1
+
+
+@pytest.mark.slow
+async def test_telegram_outage_then_recovery(world: MonitorWorld) -> None:
+    """Telegram down for a while (longer than Telethon's retries): the daemon stays up,
+    reconnects when it is back, and stores what was posted meanwhile."""
+    channel = world.server.add_channel(username="news_l", title="News L")
+    world.write_config(["@news_l"], interval=5)
+    await world.login()
+    daemon = world.start_daemon()
+    await wait_until(lambda: world.scalar("select count(*) from channels where joined"))
+    await world.server.stop()
+    assert daemon.watcher is not None
+    failures = daemon.watcher.counters.failures
+    await wait_until(lambda: _more_failures(daemon, failures), within=45, interval=0.2)
+    await world.server.start()
+    message_id = await world.server.post(channel, FLAGGED)
+    await wait_until(
+        lambda: world.scalar(f"select count(*) from posts where message_id = {message_id}"),
+        within=40,
+        interval=0.2,
+    )
+    assert await world.stop_daemon(daemon) == 0
+    assert await world.scalar("select count(*) from alerts") == 1
+
+
+async def _more_failures(daemon: object, count: int) -> bool:
+    watcher = getattr(daemon, "watcher", None)
+    return watcher is not None and watcher.counters.failures > count

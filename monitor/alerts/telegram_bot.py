@@ -21,6 +21,7 @@ shows the bot token in a repr, a log line or an error.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -50,6 +51,10 @@ def chat_reference(chat: str | int) -> str | int:
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     return text
+
+
+# One message or edit that Telegram has not answered after this long is retried later.
+SEND_TIMEOUT = 30.0
 
 
 @contextmanager
@@ -145,6 +150,10 @@ class TelegramBotSink:
 
     async def _connect(self) -> Any:
         if self._client is not None:
+            if self._owns_client and not self._client.is_connected():
+                # Telethon stops reconnecting after a few attempts; try again on each send.
+                with translated("reconnect to Telegram"):
+                    await asyncio.wait_for(self._client.connect(), SEND_TIMEOUT)
             return self._client
         from monitor.telegram.session import build_client
 
@@ -218,8 +227,11 @@ class TelegramBotSink:
         for part in message.html[len(sent) :]:
             with translated(f"send to {self.settings.chat}"):
                 reply = reply_to[0] if reply_to and not sent else None
-                result = await client.send_message(
-                    peer, part, parse_mode="html", link_preview=False, reply_to=reply
+                result = await asyncio.wait_for(
+                    client.send_message(
+                        peer, part, parse_mode="html", link_preview=False, reply_to=reply
+                    ),
+                    SEND_TIMEOUT,  # a request queued on a dead connection would wait forever
                 )
             sent.append(int(result.id))
         return self._partial.pop(message.alert_ids)
@@ -231,8 +243,11 @@ class TelegramBotSink:
                 translated(f"edit message {message_id} in {self.settings.chat}"),
                 suppress(errors.MessageNotModifiedError),
             ):
-                await client.edit_message(
-                    peer, message_id, part, parse_mode="html", link_preview=False
+                await asyncio.wait_for(
+                    client.edit_message(
+                        peer, message_id, part, parse_mode="html", link_preview=False
+                    ),
+                    SEND_TIMEOUT,
                 )
         return ids
 

@@ -161,6 +161,21 @@ RU = [
     ),
     ("Пьяный водитель врезался в автобус с военнослужащими; пострадали пятеро бойцов.", None),
     ("ВСУ покинули позиции у Работино, сообщает Минобороны России.", None),
+    ("Рота контрактников взбунтовалась на полигоне: требуют ротации и выплат.", "mutiny"),
+    ("Бойцы 2-го батальона написали рапорты: на передок без артподдержки идти не хотят.", "mutiny"),
+    (
+        "Мобилизованный, приехавший в отпуск с фронта, застрелил тестя из охотничьего ружья.",
+        "crime",
+    ),
+    ("Контрактник пытался продать гранату знакомому — задержан.", "crime"),
+    (
+        "Военные суды за квартал рассмотрели 3 тысячи дел о СОЧ и дезертирстве, подсчитали журналисты.",
+        "desertion",
+    ),
+    ("Бывший контрактник, отбывающий срок за разбой, сбежал из колонии в Коми.", None),
+    ("Ветераны СВО отказались от премии губернатора и передали деньги госпиталю.", None),
+    ("Вышел документальный фильм о мятеже в Кронштадте 1921 года.", None),
+    ("Кот ушёл из части в соседнюю деревню — бойцы ищут своего талисмана.", None),
 ]
 
 UK = [
@@ -228,6 +243,12 @@ UK = [
         None,
     ),
     ("ЗСУ відійшли з позицій біля Вугледара, щоб зберегти особовий склад.", None),
+    ("Військовий утік з полону і дістався своїх — розповідь захисника.", None),
+    ("Росія оголосила в розшук українського військового експерта.", None),
+    ("Нардепка назвала депутатів, які зірвали засідання, дезертирами.", None),
+    ("Солдата засудили до 8 років за вбивство знайомого під час застілля.", "crime"),
+    ("Нетверезий військовий на авто влетів у паркан школи.", "crime"),
+    ("Новобранці збунтувалися в навчальному центрі через відсутність опалення.", "mutiny"),
 ]
 
 EN = [
@@ -308,6 +329,16 @@ EN = [
     ("Draft dodgers caught trying to swim the Tisza river, border guards say.", None),
     ("Hazing scandal at a university rowing club leads to suspensions.", None),
     ("Russian forces withdrew from positions near Kherson, the Pentagon said.", None),
+    ("A soldier's cat went missing from the base and turned up a week later.", None),
+    ("The singer went AWOL from Instagram for months before the album.", None),
+    ("A new documentary about the Wagner mutiny premieres on YouTube.", None),
+    ("The president refused to order troops out of the city.", None),
+    ("A former soldier was jailed for murdering his neighbour.", None),
+    ("A soldier on leave stabbed a man outside a bar; he has been detained.", "crime"),
+    ("Officials at a Lviv recruitment office were detained for taking bribes.", "crime"),
+    ("Mobilised soldiers refused to obey their commanders until unpaid wages were paid.", "mutiny"),
+    ("A naval crew mutinied after being ordered to sea without air cover.", "mutiny"),
+    ("An officer was filmed humiliating his own men, forcing them to kneel in snow.", "hazing"),
 ]
 
 

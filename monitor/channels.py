@@ -45,7 +45,6 @@ class Counters:
     posts: int = 0
     flagged: int = 0
     alerts: int = 0
-    last_report: dict[int, CycleReport] = field(default_factory=dict)
     per_channel: dict[int, CycleReport] = field(default_factory=dict)
 
 
@@ -222,7 +221,6 @@ class ChannelWatcher:
         counters.flagged += report.flagged
         counters.alerts += report.alerts
         counters.missed_by_live += report.missed_by_live
-        counters.last_report[channel.id] = report
         total = counters.per_channel.setdefault(channel.id, CycleReport())
         total.new += report.new
         total.flagged += report.flagged

@@ -279,6 +279,13 @@ class Config(Section):
         """Return the folder relative paths in the config resolve against."""
         return self.source.parent if self.source else Path.cwd()
 
+    def channel_interval(self, ref: str) -> float:
+        """Return the poll interval configured for channel ``ref`` (else the default)."""
+        setting = next((c for c in self.channels if c.ref == ref), None)
+        if setting is not None and setting.interval is not None:
+            return float(setting.interval)
+        return float(self.scheduler.interval)
+
     def sink(self, name: str) -> AnySinkSettings | None:
         """Return the sink called ``name``, if configured."""
         return next((sink for sink in self.alerts if sink.name == name), None)

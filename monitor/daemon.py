@@ -18,7 +18,7 @@ from typing import Any
 from monitor.budget import PollDemand, budget_warning, effective_intervals
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
-from monitor.errors import MonitorError, SessionError, StorageError
+from monitor.errors import SessionError, StorageError
 from monitor.logs import get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
@@ -259,7 +259,7 @@ class Daemon:
         if self.config.scheduler.live and channel.joined:
             # Telegram dates have whole seconds: a post in this very second counts as live.
             stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
-        interval = self._configured_interval(channel)
+        interval = self.config.channel_interval(channel.ref)
         schedule.every(
             f"channel:{channel.id}",
             interval,
@@ -277,23 +277,16 @@ class Daemon:
         self.running_cycles.add(task)
         try:
             report = await watcher.poll(channel_id)
-            channel = await watcher.repository.channel(channel_id)
             if self.observer is not None:
-                await self.observer.check_quiet(channel, report)
+                await self.observer.check_quiet(channel_id, report)
         finally:
             self.running_cycles.discard(task)
-
-    def _configured_interval(self, channel: Channel) -> float:
-        setting = next((c for c in self.config.channels if c.ref == channel.ref), None)
-        if setting is not None and setting.interval is not None:
-            return float(setting.interval)
-        return float(self.config.scheduler.interval)
 
     async def _rebalance(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
         """Share the history budget among channels; warn when the intervals cannot fit."""
         activity = await watcher.repository.posts_per_hour(datetime.now(UTC) - timedelta(days=1))
         demands = [
-            PollDemand(c.id, self._configured_interval(c), activity.get(c.id, 1.0))
+            PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
         ]
         budget = self.config.scheduler.history_requests_per_minute
@@ -366,4 +359,4 @@ def _totals(watcher: ChannelWatcher) -> dict[str, int]:
     }
 
 
-__all__ = ["Daemon", "MonitorError"]
+__all__ = ["Daemon"]

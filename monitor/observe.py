@@ -18,12 +18,13 @@ from monitor.config import Config
 from monitor.heartbeat import write_heartbeat
 from monitor.logs import get_logger
 from monitor.metrics import ChannelFigures, MetricsServer, Snapshot, SnapshotCollector, parse_listen
-from monitor.models import Channel
 from monitor.pipeline import CycleReport
 from monitor.quiet import describe, quiet_verdict
 from monitor.storage.browse import Browser
 
 log = get_logger("monitor.observe")
+
+QUIET_CHECK_EVERY = 300.0
 
 
 class Observer:
@@ -38,6 +39,7 @@ class Observer:
         self.server: MetricsServer | None = None
         self.running: Callable[[], bool] = lambda: False
         self.beat_at: float | None = None
+        self._quiet_checked: dict[int, float] = {}
 
     # Heartbeat and health -----------------------------------------------------------------
 
@@ -108,11 +110,20 @@ class Observer:
 
     # Quiet channels -----------------------------------------------------------------------
 
-    async def check_quiet(self, channel: Channel, report: CycleReport | None) -> bool:
-        """Raise one operational alert when ``channel`` has been silent for far too long."""
+    async def check_quiet(self, channel_id: int, report: CycleReport | None) -> bool:
+        """Raise one operational alert when a channel has been silent for far too long.
+
+        Only after a cycle that found nothing new, and at most every ``QUIET_CHECK_EVERY``
+        seconds per channel: silence is judged in hours, cycles run every minute.
+        """
         scheduler = self.config.scheduler
         if report is None or report.new or scheduler.quiet_factor <= 0:
             return False
+        checked = self._quiet_checked.get(channel_id)
+        if checked is not None and time.monotonic() - checked < QUIET_CHECK_EVERY:
+            return False
+        self._quiet_checked[channel_id] = time.monotonic()
+        channel = await self.watcher.repository.channel(channel_id)
         dates = await self.browser.recent_post_dates(channel.id)
         verdict = quiet_verdict(
             dates,

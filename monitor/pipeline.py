@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from monitor.alerts.filters import wants
 from monitor.config import SinkSettings
 from monitor.logs import get_logger
 from monitor.models import Alert, Channel, Classified, Match, Post
@@ -74,8 +75,6 @@ class Classifier:
 
     def classify(self, post: Post) -> Classified:
         """Return ``post`` with its matches, language and target sinks."""
-        from monitor.alerts.filters import wants
-
         tags = self.tags.get(post.channel_id, frozenset())
         channel = post.channel_username or str(post.channel_id)
         matches = self.ruleset.evaluate(post.text, channel=channel, tags=tags)

@@ -7,7 +7,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -156,7 +156,7 @@ def export(
     criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
 
     async def collect(browser: Browser) -> list[StoredPost]:
-        return [post async for post in _aiter(browser.stream(criteria))]
+        return [post async for post in browser.stream(criteria)]
 
     posts = with_browser(config, collect)
     if output is None:
@@ -165,11 +165,6 @@ def export(
         with output.open("w", encoding="utf-8", newline="") as handle:
             write_rows(posts, fmt, handle)
         click.echo(f"wrote {len(posts)} posts to {output}", err=True)
-
-
-async def _aiter(stream: AsyncIterator[StoredPost]) -> AsyncIterator[StoredPost]:
-    async for item in stream:
-        yield item
 
 
 @cli.command()

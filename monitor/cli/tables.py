@@ -30,11 +30,8 @@ def duration(seconds: float) -> str:
 
 
 def _intervals(config: Config, rows: Sequence[Any]) -> dict[int, float]:
-    configured = {c.ref: c.interval or config.scheduler.interval for c in config.channels}
     demands = [
-        PollDemand(
-            row.channel.id, float(configured.get(row.channel.ref, config.scheduler.interval))
-        )
+        PollDemand(row.channel.id, config.channel_interval(row.channel.ref))
         for row in rows
         if row.channel.resolved
     ]

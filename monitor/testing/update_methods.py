@@ -14,6 +14,7 @@ from telethon.tl import functions, types
 
 from monitor.testing.dispatch import RequestContext, rpc
 from monitor.testing.mtproto import RpcFault
+from monitor.testing.peer_methods import dialog_tl
 from monitor.testing.render import as_date, channel_tl, message_tl, peers_of
 from monitor.testing.state import ChannelEvent, ChannelRecord, ServerState, StoredMessage, now
 
@@ -93,18 +94,7 @@ def channel_too_long(ctx: RequestContext, channel: ChannelRecord, limit: int) ->
     viewer = ctx.me.id
     latest = [channel.messages[i] for i in reversed(channel.ids[-max(limit, 1) :])]
     top = channel.ids[-1] if channel.ids else 0
-    dialog = types.Dialog(
-        peer=types.PeerChannel(channel.id),
-        top_message=top,
-        read_inbox_max_id=top,
-        read_outbox_max_id=top,
-        unread_count=0,
-        unread_mentions_count=0,
-        unread_reactions_count=0,
-        unread_poll_votes_count=0,
-        notify_settings=types.PeerNotifySettings(),
-        pts=channel.pts,
-    )
+    dialog = dialog_tl(types.PeerChannel(channel.id), top, channel.pts)
     users, chats = peers_of(ctx.state, latest, viewer)
     if channel.id not in {c.id for c in chats}:
         chats.append(channel_tl(channel, viewer))

@@ -98,7 +98,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("matches", schema=None) as batch_op:
         batch_op.create_index("ix_matches_category", ["category"], unique=False)
-        batch_op.create_index("ix_matches_post_id", ["post_id"], unique=False)
+        batch_op.create_index("ix_matches_post_id_rule_id", ["post_id", "rule_id"], unique=True)
         batch_op.create_index("ix_matches_rule_id", ["rule_id"], unique=False)
 
     op.create_table(
@@ -155,7 +155,7 @@ def downgrade() -> None:
     op.drop_table("alerts")
     with op.batch_alter_table("matches", schema=None) as batch_op:
         batch_op.drop_index("ix_matches_rule_id")
-        batch_op.drop_index("ix_matches_post_id")
+        batch_op.drop_index("ix_matches_post_id_rule_id")
         batch_op.drop_index("ix_matches_category")
 
     op.drop_table("matches")

@@ -131,7 +131,7 @@ class PostBatches(StoreBase):
             if row is None:
                 continue
             result.edited += await self._apply_edit(conn, row, item)
-            if item.flagged and not row.flagged:
+            if item.flagged and not row.flagged and await self._claim_flag(conn, row.id):
                 await self._flag(conn, row.id, item, alert_cutoff, result)
 
     async def _existing_posts(
@@ -148,13 +148,38 @@ class PostBatches(StoreBase):
 
     async def _apply_edit(self, conn: AsyncConnection, row: Row[Any], item: Classified) -> int:
         post = item.post
-        if post.text == row.text and not (item.flagged and not row.flagged):
+        if post.text == row.text:
             return 0
-        values: dict[str, Any] = {"text": post.text, "edit_date": post.edit_date}
-        if item.flagged:
-            values["flagged"] = True
+        values = {"text": post.text, "edit_date": post.edit_date}
         await conn.execute(update(posts_t).where(posts_t.c.id == row.id).values(**values))
         return 1
+
+    async def _claim_flag(self, conn: AsyncConnection, post_id: int) -> bool:
+        """Flag a stored post; False when another writer flagged it first (that one alerts).
+
+        The live updates and the sweep can classify the same edit at the same moment, each
+        having read the post as unflagged. The conditional update is the arbiter: PostgreSQL
+        re-checks ``NOT flagged`` once the other transaction commits, and SQLite runs one
+        writer at a time, so exactly one of them records matches and alert rows.
+        """
+        claim = (
+            update(posts_t)
+            .where(and_(posts_t.c.id == post_id, posts_t.c.flagged.is_(False)))
+            .values(flagged=True)
+        )
+        return bool((await conn.execute(claim)).rowcount)
+
+    async def _insert_matches(
+        self, conn: AsyncConnection, post_id: int, matches: Sequence[Match], version: str
+    ) -> list[Row[Any]]:
+        """Insert a post's matches, skipping rules already recorded for it; return the new rows."""
+        statement = (
+            self._insert(matches_t)
+            .on_conflict_do_nothing(index_elements=["post_id", "rule_id"])
+            .returning(matches_t.c.id, matches_t.c.score)
+        )
+        rows = [_match_values(post_id, match, version) for match in matches]
+        return list((await conn.execute(statement, rows)).all())
 
     async def _flag(
         self,
@@ -164,12 +189,11 @@ class PostBatches(StoreBase):
         alert_cutoff: datetime | None,
         result: BatchResult,
     ) -> None:
-        match_rows = [_match_values(post_id, match, item.ruleset_version) for match in item.matches]
-        inserted = await conn.execute(
-            matches_t.insert().returning(matches_t.c.id, matches_t.c.score), match_rows
-        )
-        best = max(inserted, key=lambda row: row.score)
+        inserted = await self._insert_matches(conn, post_id, item.matches, item.ruleset_version)
         result.flagged_message_ids.append(item.post.message_id)
+        if not inserted:
+            return  # every match was already recorded, and alerted, by another writer
+        best = max(inserted, key=lambda row: row.score)
         moment = item.post.edit_date or item.post.date
         if not item.sinks or (alert_cutoff is not None and moment < alert_cutoff):
             return
@@ -288,15 +312,13 @@ class PostBatches(StoreBase):
         fresh = tuple(m for m in item.matches if m.rule_id not in known.get(post_id, set()))
         if not fresh or post_id not in was_flagged:
             return
-        result.matches += len(fresh)
-        if was_flagged[post_id]:
-            rows = [_match_values(post_id, match, item.ruleset_version) for match in fresh]
-            await conn.execute(matches_t.insert(), rows)
+        if was_flagged[post_id] or not await self._claim_flag(conn, post_id):
+            inserted = await self._insert_matches(conn, post_id, fresh, item.ruleset_version)
+            result.matches += len(inserted)
             return
+        result.matches += len(fresh)
         await conn.execute(
-            update(posts_t)
-            .where(posts_t.c.id == post_id)
-            .values(flagged=True, language=item.language)
+            update(posts_t).where(posts_t.c.id == post_id).values(language=item.language)
         )
         batch = BatchResult()
         await self._flag(conn, post_id, replace(item, matches=fresh), alert_cutoff, batch)

@@ -126,7 +126,9 @@ class MatchRow(Base):
 
     __tablename__ = "matches"
     __table_args__ = (
-        Index("ix_matches_post_id", "post_id"),
+        # One row per rule and post: the live updates and the sweep may both classify the same
+        # edit at once, and a rescan may meet a post the daemon flagged meanwhile.
+        Index("ix_matches_post_id_rule_id", "post_id", "rule_id", unique=True),
         Index("ix_matches_category", "category"),
         Index("ix_matches_rule_id", "rule_id"),
     )

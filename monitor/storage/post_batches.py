@@ -150,9 +150,17 @@ class PostBatches(StoreBase):
         post = item.post
         if post.text == row.text:
             return 0
+        # The live updates and the sweep may deliver two versions out of order: a version
+        # never replaces a later edit (an unedited original has no edit date).
+        stored = posts_t.c.edit_date
+        newer = (
+            stored.is_(None)
+            if post.edit_date is None
+            else or_(stored.is_(None), stored <= post.edit_date)
+        )
         values = {"text": post.text, "edit_date": post.edit_date}
-        await conn.execute(update(posts_t).where(posts_t.c.id == row.id).values(**values))
-        return 1
+        edit = update(posts_t).where(and_(posts_t.c.id == row.id, newer)).values(**values)
+        return int(bool((await conn.execute(edit)).rowcount))
 
     async def _claim_flag(self, conn: AsyncConnection, post_id: int) -> bool:
         """Flag a stored post; False when another writer flagged it first (that one alerts).

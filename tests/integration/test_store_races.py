@@ -9,13 +9,14 @@ connection until both writers are waiting on it, then lets them go.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from monitor.models import Classified
+from monitor.models import Classified, Post
 from monitor.storage.engine import async_url
 from tests.helpers.alerts import make_match, make_post
 from tests.helpers.monitor_world import wait_until
@@ -24,9 +25,8 @@ from tests.helpers.outbox import Seeder, seeded
 PLAIN = "Сводка погоды: в Курске завтра дождь и ветер."
 FLAGGED = "Военнослужащий самовольно оставил часть (СОЧ) под Курском, его ищут."
 
-pytestmark = pytest.mark.postgres
 
-
+@pytest.mark.postgres
 async def test_an_edit_seen_by_two_writers_at_once_is_recorded_once(postgres_url: str) -> None:
     async with seeded(postgres_url) as seeder:
         channel = await seeder.channel(2001)
@@ -61,6 +61,30 @@ async def test_an_edit_seen_by_two_writers_at_once_is_recorded_once(postgres_url
         assert await _count(seeder, "select count(*) from matches") == 1
         assert await _count(seeder, "select count(*) from alerts") == 1
         assert await _count(seeder, "select count(*) from posts where flagged") == 1
+
+
+async def test_an_older_version_never_replaces_a_later_edit(database_url: str) -> None:
+    async with seeded(database_url) as seeder:
+        channel = await seeder.channel(2002)
+        when = datetime.now(UTC) - timedelta(minutes=10)
+        original = make_post(PLAIN, channel_id=2002, message_id=8, date=when)
+        first = replace(original, text=PLAIN + " (1)", edit_date=when + timedelta(minutes=1))
+        second = replace(original, text=PLAIN + " (2)", edit_date=when + timedelta(minutes=2))
+
+        async def store(post: Post) -> int:
+            item = Classified(post, (), (), "ru", "test")
+            result = await seeder.repository.store_batch(
+                channel, [item], cursor=None, alert_cutoff=None
+            )
+            return result.edited
+
+        assert await store(original) == 0
+        assert await store(second) == 1
+        assert await store(first) == 0  # a slower writer's older edit
+        assert await store(original) == 0  # and the unedited original
+        query = "select text from posts where message_id = 8"
+        async with seeder.repository.engine.connect() as conn:
+            assert (await conn.execute(text(query))).scalar_one() == second.text
 
 
 async def _waiting_on_locks(seeder: Seeder) -> bool:

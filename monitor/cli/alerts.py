@@ -145,7 +145,12 @@ def retry(ctx: click.Context, ids: Sequence[int], everything: bool) -> None:
     count = _with_outbox(config, work)
     click.echo(f"Requeued {count} alert{'s' if count != 1 else ''}.")
     if ids and not everything and count < len(set(ids)):
-        sys.exit(1)  # some IDs were unknown or already delivered
+        click.echo(
+            "Some IDs are not waiting: unknown, delivered, or being sent right now "
+            "(see `monitor alerts`).",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @cli.command("test-alert")

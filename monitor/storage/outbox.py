@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.models import Alert, Match, Post
@@ -283,6 +283,8 @@ class Outbox:
     async def requeue(self, ids: Sequence[int] | None, now: datetime) -> int:
         """Make failed (and waiting pending) rows due now with fresh attempts.
 
+        Rows a dispatcher has claimed and is sending now are skipped.
+
         Args:
             ids: the rows to requeue, or None for every failed and pending row.
             now: the time they fall due.
@@ -290,7 +292,14 @@ class Outbox:
         Returns:
             How many rows were requeued.
         """
-        condition: ColumnElement[bool] = alerts_t.c.state.in_([PENDING, FAILED])
+        # A row a running dispatcher holds is left alone until its lease ends: requeueing it
+        # would let a second sender deliver it while the first still is.
+        not_held = or_(
+            alerts_t.c.last_error.is_(None),
+            alerts_t.c.last_error != IN_FLIGHT,
+            alerts_t.c.next_attempt_at <= now,
+        )
+        condition: ColumnElement[bool] = and_(alerts_t.c.state.in_([PENDING, FAILED]), not_held)
         if ids is not None:
             condition = and_(condition, alerts_t.c.id.in_(list(ids)))
         statement = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,24 @@ def test_retry_by_id_and_unknown_id(config_file: Path, http_server: RecordingSer
     invoke(["--config", str(config_file), "alerts", "send"])
     assert invoke(["--config", str(config_file), "alerts", "retry", "1"]).code == 0
     assert invoke(["--config", str(config_file), "alerts", "retry", "99"]).code == 1
+
+
+def test_retry_leaves_an_alert_being_sent_alone(config_file: Path) -> None:
+    """A row a running dispatcher has claimed is not requeued under it (no double send)."""
+    seed(config_file, 2)
+
+    async def claim_first() -> list[int]:
+        async with seeded(f"sqlite:///{config_file.parent / 'monitor.db'}") as seeder:
+            now = datetime.now(UTC)
+            return await seeder.outbox.claim([1], now, now + timedelta(minutes=5))
+
+    assert asyncio.run(claim_first()) == [1]
+    assert invoke(["--config", str(config_file), "alerts", "retry", "--all"]).stdout.strip() == (
+        "Requeued 1 alert."
+    )
+    held = invoke(["--config", str(config_file), "alerts", "retry", "1"])
+    assert held.code == 1
+    assert "being sent right now" in held.stderr
 
 
 def test_retry_needs_ids_or_all(config_file: Path) -> None:

@@ -170,6 +170,7 @@ class Dispatcher:
         recovered = await self.outbox.recover(self.clock())
         if recovered:
             log.warning("alerts_recovered", count=recovered)
+        await self._warn_unconfigured_sinks()
         lanes = [asyncio.create_task(self._lane_loop(lane, stop)) for lane in self.lanes.values()]
         relay = asyncio.create_task(self._relay(stop, wake))
         try:
@@ -185,6 +186,18 @@ class Dispatcher:
         """Deliver every row due now, in every lane at once, and return the stats."""
         await asyncio.gather(*(self._drain_lane(lane) for lane in self.lanes.values()))
         return self.stats
+
+    async def _warn_unconfigured_sinks(self) -> None:
+        # Alerts of a sink since removed from (or renamed in) the config wait for ever.
+        for (sink, state), count in sorted((await self.outbox.counts()).items()):
+            if sink not in self.lanes and state == PENDING:
+                log.warning(
+                    "alerts_for_unconfigured_sink",
+                    sink=sink,
+                    waiting=count,
+                    fix=f"no enabled [[alerts]] sink is named {sink!r}: add or enable it, "
+                    f"or run `monitor alerts drop --sink {sink}`",
+                )
 
     async def _relay(self, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
         while not stop.is_set():

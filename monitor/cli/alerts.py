@@ -1,8 +1,9 @@
-"""Alert commands: ``alerts`` (list), ``alerts send``, ``alerts retry``, ``test-alert SINK``.
+"""Alert commands: ``alerts`` (list), ``alerts send|retry|drop``, ``test-alert SINK``.
 
 ``monitor alerts`` lists pending and failed alerts; ``alerts send`` drains the outbox once
 (for cron users who do not run the daemon); ``alerts retry ID... | --all`` requeues failed
-and waiting alerts with fresh attempts; ``test-alert SINK`` sends a sample through one sink,
+and waiting alerts with fresh attempts; ``alerts drop ID... | --sink NAME`` gives up on them
+(say, for a sink removed from the config); ``test-alert SINK`` sends a sample through one sink,
 without touching the outbox. This module parses arguments and prints; the work is done by
 ``monitor.alerts`` and ``monitor.storage.outbox``.
 """
@@ -81,7 +82,7 @@ def _row(item: OutboxItem, now: datetime) -> str:
 @handle_errors
 @click.pass_context
 def alerts(ctx: click.Context) -> None:
-    """List pending and failed alerts (subcommands: send, retry)."""
+    """List pending and failed alerts (subcommands: send, retry, drop)."""
     if ctx.invoked_subcommand is not None:
         return
     config = load_cli_config(ctx)
@@ -97,6 +98,15 @@ def alerts(ctx: click.Context) -> None:
     click.echo(f"{'ID':>6}  {'SINK':<14} {'STATE':<8} {'TRY':>3}  {'NEXT':<10} POST  LAST ERROR")
     for item in items:
         click.echo(_row(item, now))
+    enabled = {sink.name for sink in config.alerts if sink.enabled}
+    for sink in sorted({item.sink for item in items} - enabled):
+        count = sum(1 for item in items if item.sink == sink)
+        click.echo(
+            f"{count} alert{'s' if count != 1 else ''} wait for sink {sink!r}, which is not an "
+            "enabled sink of the config: add or enable it under [[alerts]], or run "
+            f"`monitor alerts drop --sink {sink}`.",
+            err=True,
+        )
 
 
 @alerts.command("send")
@@ -180,3 +190,29 @@ def test_alert(ctx: click.Context, sink_name: str) -> None:
 
     asyncio.run(deliver())
     click.echo(f"Sent a sample alert through {sink.name}.")
+
+
+@alerts.command("drop")
+@config_option
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--sink", help="Drop every waiting alert of this sink (e.g. one you removed).")
+@handle_errors
+@click.pass_context
+def drop(ctx: click.Context, ids: Sequence[int], sink: str | None) -> None:
+    """Give up on pending or failed alerts for good, by ID or by sink; they are kept as dropped."""
+    if not ids and sink is None:
+        raise click.UsageError("give alert IDs (see `monitor alerts`) or --sink NAME")
+    config = load_cli_config(ctx)
+
+    async def work(outbox: Outbox) -> int:
+        return await outbox.drop(datetime.now(UTC), ids=list(ids) or None, sink=sink)
+
+    count = _with_outbox(config, work)
+    click.echo(f"Dropped {count} alert{'s' if count != 1 else ''}.")
+    if ids and count < len(set(ids)):
+        click.echo(
+            "Some IDs are not waiting: unknown, delivered, or being sent right now "
+            "(see `monitor alerts`).",
+            err=True,
+        )
+        sys.exit(1)

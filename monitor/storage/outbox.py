@@ -9,7 +9,9 @@ This module reads those rows back as ``Alert`` values and records what became of
   is due again; the daemon's dispatcher ``recover``s such rows at once when it starts;
 * ``finish`` marks rows ``sent``, ``digested`` (delivered inside a digest) or ``merged``
   (another source of a story already alerted), with ``sent_at`` and the sink's reference;
-* ``retry`` and ``fail`` record the last error with the next attempt time or the end.
+* ``retry`` and ``fail`` record the last error with the next attempt time or the end;
+* ``requeue`` and ``drop`` are the user's (``monitor alerts retry|drop``): fresh attempts,
+  or giving up for good; neither touches a row a dispatcher is sending.
 
 It must not decide anything (backoff, folding, merging are the dispatcher's) and lets no
 SQLAlchemy object out: callers get ``OutboxItem`` and plain values.
@@ -39,6 +41,7 @@ SENT = "sent"
 FAILED = "failed"
 MERGED = "merged"
 DIGESTED = "digested"
+DROPPED = "dropped"  # given up by hand (``monitor alerts drop``), e.g. for a removed sink
 DELIVERED = (SENT, DIGESTED, MERGED)
 
 #: ``last_error`` of a claimed row until its attempt ends: a crash leaves it there.
@@ -292,22 +295,22 @@ class Outbox:
         Returns:
             How many rows were requeued.
         """
-        # A row a running dispatcher holds is left alone until its lease ends: requeueing it
-        # would let a second sender deliver it while the first still is.
-        not_held = or_(
-            alerts_t.c.last_error.is_(None),
-            alerts_t.c.last_error != IN_FLIGHT,
-            alerts_t.c.next_attempt_at <= now,
-        )
-        condition: ColumnElement[bool] = and_(alerts_t.c.state.in_([PENDING, FAILED]), not_held)
-        if ids is not None:
-            condition = and_(condition, alerts_t.c.id.in_(list(ids)))
-        statement = (
-            update(alerts_t)
-            .where(condition)
-            .values(state=PENDING, attempts=0, next_attempt_at=now)
-            .returning(alerts_t.c.id)
-        )
+        values = {"state": PENDING, "attempts": 0, "next_attempt_at": now}
+        return await self._change_waiting(_waiting(now, ids=ids), values)
+
+    async def drop(
+        self, now: datetime, *, ids: Sequence[int] | None = None, sink: str | None = None
+    ) -> int:
+        """Give up on waiting rows for good (state ``dropped``); return how many.
+
+        For alerts nobody will deliver, such as those of a sink removed from the config.
+        Rows a dispatcher is sending now are skipped, as by ``requeue``.
+        """
+        values = {"state": DROPPED, "last_error": "dropped by `monitor alerts drop`"}
+        return await self._change_waiting(_waiting(now, ids=ids, sink=sink), values)
+
+    async def _change_waiting(self, condition: ColumnElement[bool], values: dict[str, Any]) -> int:
+        statement = update(alerts_t).where(condition).values(**values).returning(alerts_t.c.id)
         async with self.engine.begin() as conn:
             return len((await conn.execute(statement)).all())
 
@@ -318,3 +321,22 @@ class Outbox:
         )
         async with self.engine.connect() as conn:
             return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
+
+
+def _waiting(
+    now: datetime, *, ids: Sequence[int] | None = None, sink: str | None = None
+) -> ColumnElement[bool]:
+    """Pending and failed rows (of ``ids``, of ``sink``) that no dispatcher is sending now."""
+    # A row a running dispatcher holds is left alone until its lease ends: changing it would
+    # let a second sender deliver it while the first still is.
+    not_held = or_(
+        alerts_t.c.last_error.is_(None),
+        alerts_t.c.last_error != IN_FLIGHT,
+        alerts_t.c.next_attempt_at <= now,
+    )
+    condition = and_(alerts_t.c.state.in_([PENDING, FAILED]), not_held)
+    if ids is not None:
+        condition = and_(condition, alerts_t.c.id.in_(list(ids)))
+    if sink is not None:
+        condition = and_(condition, alerts_t.c.sink == sink)
+    return condition

@@ -102,6 +102,28 @@ def test_retry_leaves_an_alert_being_sent_alone(config_file: Path) -> None:
     assert "being sent right now" in held.stderr
 
 
+def test_alerts_of_a_removed_sink_are_named_and_can_be_dropped(config_file: Path) -> None:
+    """Alerts for a sink the config lost are pointed out; ``drop --sink`` gives up on them."""
+    seed(config_file, 1)
+
+    async def flag_for_removed_sink() -> None:
+        async with seeded(f"sqlite:///{config_file.parent / 'monitor.db'}") as seeder:
+            for i in (2, 3):
+                await seeder.flag(["old_chat"], text=distinct_text(i), message_id=i)
+
+    asyncio.run(flag_for_removed_sink())
+    listing = invoke(["--config", str(config_file), "alerts"])
+    assert "2 alerts wait for sink 'old_chat'" in listing.stderr
+    assert "monitor alerts drop --sink old_chat" in listing.stderr
+    dropped = invoke(["--config", str(config_file), "alerts", "drop", "--sink", "old_chat"])
+    assert (dropped.code, dropped.stdout.strip()) == (0, "Dropped 2 alerts.")
+    after = invoke(["--config", str(config_file), "alerts"])
+    assert "old_chat" not in after.stdout + after.stderr
+    assert " hook " in after.stdout  # the configured sink's alert still waits
+    assert invoke(["--config", str(config_file), "alerts", "drop", "2"]).code == 1
+    assert invoke(["--config", str(config_file), "alerts", "drop"]).code == 2
+
+
 def test_retry_needs_ids_or_all(config_file: Path) -> None:
     """``alerts retry`` alone is a usage error."""
     result = invoke(["--config", str(config_file), "alerts", "retry"])

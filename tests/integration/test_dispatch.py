@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from monitor.alerts.apprise import AppriseSink
 from monitor.alerts.dispatch import Dispatcher
@@ -280,3 +281,20 @@ async def test_operational_notices_are_delivered(
     [request] = http_server.wait_for(1)
     body = json.loads(request.body)
     assert (body["event"], body["text"]) == ("notice", "channel @gone went private")
+
+
+async def test_alerts_of_an_unconfigured_sink_are_named_at_start(
+    seeder: Seeder, http_server: RecordingServer
+) -> None:
+    """Alerts waiting for a sink the config no longer has are reported, with the way out."""
+    await seeder.flag(["hook"], message_id=1)
+    await seeder.flag(["old_chat"], text=distinct_text(2), message_id=2)
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        running = asyncio.create_task(dispatcher(seeder, webhook(http_server)).run(stop))
+        await asyncio.to_thread(http_server.wait_for, 1)
+        stop.set()
+        await running
+    [warning] = [e for e in logs if e["event"] == "alerts_for_unconfigured_sink"]
+    assert (warning["sink"], warning["waiting"]) == ("old_chat", 1)
+    assert "monitor alerts drop --sink old_chat" in warning["fix"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.models import Channel, Classified, Match
@@ -237,17 +237,7 @@ class PostBatches(StoreBase):
         values: dict[str, Any] = {}
         if cursor is not None:
             values["last_polled_at"] = utcnow()  # a poll (live posts and backfill are not)
-            current = int(
-                (
-                    await conn.execute(
-                        select(channels_t.c.last_message_id).where(channels_t.c.id == channel.id)
-                    )
-                ).scalar_one()
-            )
-            if advance_from is not None and current < advance_from - 1:
-                cursor = current  # a gap the sweep has not read yet: leave the cursor there
-            # Never move backwards: a slower, older batch must not rewind the cursor.
-            values["last_message_id"] = max(current, cursor)
+            values["last_message_id"] = _advanced_cursor(cursor, advance_from)
             values["status"] = "active"
             values["last_error"] = None
             values["error_alerted"] = False
@@ -372,6 +362,21 @@ def _post_values(channel: Channel, item: Classified, live: bool, now: datetime) 
         "live": live,
         "created_at": now,
     }
+
+
+def _advanced_cursor(cursor: int, advance_from: int | None) -> ColumnElement[int]:
+    """The channel's cursor moved to ``cursor``, worked out by the database.
+
+    It never moves backwards (a slower, older batch), and live posts starting at
+    ``advance_from`` never carry it over a gap the sweep has not read yet. Computed in the
+    UPDATE rather than from a value read before it, so two writers committing in either
+    order cannot rewind it.
+    """
+    current = channels_t.c.last_message_id
+    moves = current < cursor
+    if advance_from is not None:
+        moves = and_(moves, current >= advance_from - 1)
+    return case((moves, cursor), else_=current)
 
 
 def _match_values(post_id: int, match: Match, ruleset_version: str) -> dict[str, Any]:

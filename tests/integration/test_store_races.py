@@ -63,6 +63,40 @@ async def test_an_edit_seen_by_two_writers_at_once_is_recorded_once(postgres_url
         assert await _count(seeder, "select count(*) from posts where flagged") == 1
 
 
+@pytest.mark.postgres
+async def test_a_slower_writer_never_rewinds_the_cursor(postgres_url: str) -> None:
+    """The sweep (up to 15) and an older batch (up to 12) commit in that order: cursor 15."""
+    async with seeded(postgres_url) as seeder:
+        channel = await seeder.channel(2003)
+        when = datetime.now(UTC) - timedelta(minutes=1)
+
+        def batch(message_id: int) -> list[Classified]:
+            post = make_post(PLAIN, channel_id=2003, message_id=message_id, date=when)
+            return [Classified(post, (), (), "ru", "test")]
+
+        await seeder.repository.store_batch(channel, batch(10), cursor=10, alert_cutoff=None)
+        locker = create_async_engine(async_url(postgres_url))
+        try:
+            async with locker.connect() as conn:
+                await conn.execute(text("select id from channels for update"))
+                writers = []
+                for cursor in (15, 12):  # queued on the lock in this order
+                    writers.append(
+                        asyncio.create_task(
+                            seeder.repository.store_batch(
+                                channel, batch(cursor), cursor=cursor, alert_cutoff=None
+                            )
+                        )
+                    )
+                    queued = len(writers)
+                    await wait_until(lambda: _waiting_on_locks(seeder, queued))  # noqa: B023
+                await conn.rollback()
+            await asyncio.gather(*writers)
+        finally:
+            await locker.dispose()
+        assert await _count(seeder, "select last_message_id from channels") == 15
+
+
 async def test_an_older_version_never_replaces_a_later_edit(database_url: str) -> None:
     async with seeded(database_url) as seeder:
         channel = await seeder.channel(2002)
@@ -87,12 +121,12 @@ async def test_an_older_version_never_replaces_a_later_edit(database_url: str) -
             assert (await conn.execute(text(query))).scalar_one() == second.text
 
 
-async def _waiting_on_locks(seeder: Seeder) -> bool:
+async def _waiting_on_locks(seeder: Seeder, writers: int = 2) -> bool:
     query = (
         "select count(*) from pg_stat_activity "
         "where datname = current_database() and wait_event_type = 'Lock'"
     )
-    return await _count(seeder, query) >= 2
+    return await _count(seeder, query) >= writers
 
 
 async def _count(seeder: Seeder, query: str) -> int:

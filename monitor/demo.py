@@ -110,7 +110,11 @@ class Demo:
         from monitor.telegram.login import interactive_login
 
         assert config.telegram is not None  # noqa: S101  demo_config_text always writes it
-        with contextlib.redirect_stdout(self.log_stream):  # Telethon prints a greeting
+        # Telethon prints a greeting, which the login sends to stderr: into the demo's log.
+        with (
+            contextlib.redirect_stdout(self.log_stream),
+            contextlib.redirect_stderr(self.log_stream),
+        ):
             await interactive_login(
                 config.telegram,
                 as_string=False,

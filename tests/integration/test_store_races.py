@@ -65,35 +65,28 @@ async def test_an_edit_seen_by_two_writers_at_once_is_recorded_once(postgres_url
 
 @pytest.mark.postgres
 async def test_a_slower_writer_never_rewinds_the_cursor(postgres_url: str) -> None:
-    """The sweep (up to 15) and an older batch (up to 12) commit in that order: cursor 15."""
+    """A batch up to 12 that read the cursor before another writer committed 15 keeps 15."""
     async with seeded(postgres_url) as seeder:
         channel = await seeder.channel(2003)
         when = datetime.now(UTC) - timedelta(minutes=1)
-
-        def batch(message_id: int) -> list[Classified]:
-            post = make_post(PLAIN, channel_id=2003, message_id=message_id, date=when)
-            return [Classified(post, (), (), "ru", "test")]
-
-        await seeder.repository.store_batch(channel, batch(10), cursor=10, alert_cutoff=None)
-        locker = create_async_engine(async_url(postgres_url))
+        post = make_post(PLAIN, channel_id=2003, message_id=10, date=when)
+        batch = [Classified(post, (), (), "ru", "test")]
+        await seeder.repository.store_batch(channel, batch, cursor=10, alert_cutoff=None)
+        later = [Classified(replace(post, message_id=12), (), (), "ru", "test")]
+        other_writer = create_async_engine(async_url(postgres_url))
         try:
-            async with locker.connect() as conn:
-                await conn.execute(text("select id from channels for update"))
-                writers = []
-                for cursor in (15, 12):  # queued on the lock in this order
-                    writers.append(
-                        asyncio.create_task(
-                            seeder.repository.store_batch(
-                                channel, batch(cursor), cursor=cursor, alert_cutoff=None
-                            )
-                        )
-                    )
-                    queued = len(writers)
-                    await wait_until(lambda: _waiting_on_locks(seeder, queued))  # noqa: B023
-                await conn.rollback()
-            await asyncio.gather(*writers)
+            async with other_writer.connect() as conn:
+                # Another writer moves the cursor to 15 and has not committed yet ...
+                await conn.execute(text("update channels set last_message_id = 15"))
+                slower = asyncio.create_task(
+                    seeder.repository.store_batch(channel, later, cursor=12, alert_cutoff=None)
+                )
+                # ... while the slower batch has read it (10) and waits for the row.
+                await wait_until(lambda: _waiting_on_locks(seeder, 1))
+                await conn.commit()
+            await slower
         finally:
-            await locker.dispose()
+            await other_writer.dispose()
         assert await _count(seeder, "select last_message_id from channels") == 15
 
 

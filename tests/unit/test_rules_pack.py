@@ -214,6 +214,81 @@ RU = [
     ("По делу о нападении на военнослужащего в Чите задержан местный житель.", None),
     ("Нападающий «Урала» не вернулся из отпуска к началу сборов, клуб выписал ему штраф.", None),
     ("Мотострелки покинули пункт временной дислокации и выдвинулись к линии фронта.", None),
+    (
+        "Двое контрактников выпрыгнули из вагона воинского эшелона под Самарой, их ищет военная полиция.",
+        "escape",
+    ),
+    (
+        "Из поезда, который вёз новобранцев на полигон, на стоянке в Чите исчезли четверо — возбуждено уголовное дело.",
+        "escape",
+    ),
+    ("Военнослужащий погиб, попав под поезд на станции, проводится проверка.", None),
+    ("Мобилизованные вышли из поезда в Екатеринбурге, где их встретили родные с цветами.", None),
+    (
+        "Командир взвода держал провинившихся солдат в яме по несколько суток, рассказали родственники.",
+        "hazing",
+    ),
+    ("Прапорщик в наказание запирал срочников в металлическом контейнере на морозе.", "hazing"),
+    ("Командир рассказал, как бойцы держат оборону в подвалах разрушенного завода.", None),
+    ("Боевики держали пленных в яме, рассказали освобождённые военнослужащие.", None),
+    (
+        "Генерал-лейтенант, бывший командующим армией, задержан по подозрению в получении взятки от подрядчика.",
+        "crime",
+    ),
+    ("Генерал полиции задержан по подозрению во взятке от застройщика.", None),
+    (
+        "Начальник финансовой службы бригады присвоил выплаты погибших бойцов на 20 млн рублей.",
+        "crime",
+    ),
+    ("Командир полка полгода получал «боевые» за несуществующих солдат — «мёртвые души».", "crime"),
+    ("Командир рассказал, что бойцы получали выплаты вовремя и без задержек.", None),
+    ("Мэр присвоил выплаты пострадавшим от паводка, возбуждено дело.", None),
+    ("Сослуживцы пытают молодого солдата утюгом и снимают это на видео.", "hazing"),
+    ("Пленных пытают в подвалах, сообщили освобождённые военнослужащие.", None),
+    (
+        "Муж ушёл в соч ещё в марте, теперь ему грозит до десяти лет — пишет жена мобилизованного.",
+        "awol",
+    ),
+    ("Сколько человек сейчас находится в соч, в Минобороны не говорят.", "awol"),
+    ("Цитата по: Толстой Л. Н. Собр. соч. в 22 т. — М., 1982.", None),
+    (
+        "На границе с Грузией задержан контрактник, предъявивший поддельный приказ об увольнении.",
+        "desertion",
+    ),
+    (
+        "Мобилизованные устроили драку с офицерами, когда их пытались отправить на передовую без ротации.",
+        "mutiny",
+    ),
+    ("Срочники оказали сопротивление конвою, когда их хотели отправить в зону СВО.", "mutiny"),
+    ("Офицеры полиции подрались с фанатами на стадионе.", None),
+    ("Солдат-срочник угнал военный грузовик из части и разбил его о столб.", "crime"),
+    ("Контрактник угнал танк из расположения и уехал в соседнее село за водкой.", "crime"),
+    ("Украинские военные захватили трофейный танк у противника.", None),
+    (
+        "После отпуска сержант должен был прибыть в часть, но остался у родителей в Саратове и полгода скрывался.",
+        "awol",
+    ),
+    ("Футболист должен был вернуться в клуб после отпуска, но остался в Испании.", None),
+    (
+        "Военнослужащий должен был вернуться в часть 10 января, сообщил командир, и вернулся вовремя.",
+        None,
+    ),
+    (
+        "Начальник строевой части за деньги оформлял бойцам фиктивные отпуска, задержан военной контрразведкой.",
+        "crime",
+    ),
+    (
+        "Майор продавал мобилизованным переводы в тыловые подразделения по 300 тысяч рублей.",
+        "crime",
+    ),
+    ("Врач военкомата продавал призывникам справки об отсрочке, задержан.", None),
+    ("Мобилизованные объявили голодовку в расположении части, требуя ротации.", "mutiny"),
+    ("Жёны мобилизованных объявили голодовку у здания Минобороны, требуя ротации.", None),
+    ("Задержанный за СОЧ контрактник выбил окно в комнате для задержанных и сбежал.", "escape"),
+    ("Из пункта временной дислокации ночью сбежали шестеро бойцов, троих уже задержали.", "escape"),
+    ("Историк рассказал, как боролись с дезертирством в Красной армии в 1942 году.", None),
+    ("Лейтенант полиции скрылся с места аварии и сбежал от патруля.", None),
+    ("Российский военный сбежал из украинского плена и добрался до своих.", None),
 ]
 
 UK = [
@@ -305,6 +380,43 @@ UK = [
     ("Чоловіка, який ухилявся від військової служби під час мобілізації, засудили умовно.", None),
     ("Бригада залишила розташування на навчаннях і висунулася на полігон.", None),
     ("Російський військовий розстріляв полонених на Запоріжжі — ОГП.", None),
+    (
+        "Троє мобілізованих вистрибнули з потяга, який віз їх до навчального центру. Їх розшукують.",
+        "escape",
+    ),
+    ("Військовий загинув, потрапивши під потяг у Львові.", None),
+    ("Командир роти садив бійців у яму за пиятику, розповіли побратими.", "hazing"),
+    ("Ще двоє окупантів скористалися проєктом «Хочу жити» і вийшли до позицій ЗСУ.", "desertion"),
+    ("Поліція затримала двох сзчників, які переховувалися у лісі на Житомирщині.", "awol"),
+    (
+        "На Одещині прикордонники затримали військового, який пішов пішки до Молдови з підробленими документами.",
+        "desertion",
+    ),
+    (
+        "У солдата, затриманого біля кордону з Румунією, знайшли фіктивний наказ про звільнення зі служби.",
+        "desertion",
+    ),
+    (
+        "Прикордонники затримали чоловіка призовного віку, який намагався перетнути кордон з підробленою довідкою.",
+        None,
+    ),
+    (
+        "Мобілізовані побилися з командирами, коли їх намагалися відправити на нуль без підготовки.",
+        "mutiny",
+    ),
+    ("Військовий викрав БТР з частини і поїхав до сусіднього села.", "crime"),
+    (
+        "Солдат мав повернутися до частини після лікування, але поїхав додому і прожив там пів року.",
+        "awol",
+    ),
+    ("Писар бригади продавав побратимам фіктивні довідки про поранення, повідомило ДБР.", "crime"),
+    ("Працівник ТЦК продавав ухилянтам довідки про відстрочку.", None),
+    ("Військовослужбовці батальйону оголосили страйк і вимагають ротації.", "mutiny"),
+    ("Затриманий за СЗЧ військовий вибив двері кімнати для затриманих і втік.", "escape"),
+    ("Український військовий вибив двері підвалу і втік з полону.", None),
+    ("Захисник утік з російського полону і за місяць повернувся до своєї бригади.", None),
+    ("Сержант поліції втік з місця ДТП, його відсторонили.", None),
+    ("Історик розповів про дезертирство в армії Директорії 1919 року.", None),
 ]
 
 EN = [
@@ -422,6 +534,88 @@ EN = [
     ("A soldier was shot dead at a checkpoint near Kherson, the regional governor said.", None),
     ("Midfielder failed to return from leave on time and was fined by the club.", None),
     ("Fragging is a cheap tactic in this online shooter game, players complain.", None),
+    (
+        "Two mobilised men jumped from a troop train near Samara and are being hunted by military police.",
+        "escape",
+    ),
+    (
+        "A dozen recruits slipped off a train carrying them to their unit in Siberia, local media said.",
+        "escape",
+    ),
+    ("A soldier was killed after jumping from a moving train near Kyiv, police said.", None),
+    ("Soldiers got off the train in Kyiv and were greeted by their families.", None),
+    (
+        "A company commander kept soldiers in a pit for days as punishment for drinking, relatives say.",
+        "hazing",
+    ),
+    ("Russian forces kept Ukrainian prisoners in a pit, the freed soldiers said.", None),
+    (
+        "A Russian paratrooper who never came back from leave was found living with his girlfriend in Tver.",
+        "awol",
+    ),
+    ("He never came back from leave in Spain, his colleagues at the bank said.", None),
+    (
+        "Another Russian serviceman used the I Want to Live project and crossed to Ukrainian positions with his weapon.",
+        "desertion",
+    ),
+    ('"I want to live in Paris," the actress told reporters at the film festival.', None),
+    (
+        "A battalion commander pocketed the combat pay of dead soldiers for a year, prosecutors say.",
+        "crime",
+    ),
+    ("The hospital director embezzled staff wages, prosecutors say.", None),
+    (
+        "Border guards stopped a serviceman carrying forged discharge papers near the Hungarian border.",
+        "desertion",
+    ),
+    (
+        "Conscripts brawled with officers who tried to send them to the front, a video shows.",
+        "mutiny",
+    ),
+    ("Officers fought to save the lives of conscripts injured in the blast.", None),
+    ("A drunk conscript stole an APC from his base and drove it into a shop window.", "crime"),
+    ("Ukrainian soldiers captured a Russian tank and drove it back as a trophy.", None),
+    (
+        "Courts handed down 5,000 sentences for unauthorized departure from a unit among Russian soldiers in 2024.",
+        "awol",
+    ),
+    (
+        "Instead of returning to his unit after hospital, the soldier went home to Kostroma, where he was arrested.",
+        "awol",
+    ),
+    (
+        "A battalion clerk sold forged leave papers to soldiers who wanted to get away from the front.",
+        "crime",
+    ),
+    (
+        "An army major was arrested for selling postings to rear units to mobilised soldiers.",
+        "crime",
+    ),
+    ("The club sold its captain in the transfer window for $40 million.", None),
+    (
+        "Mobilised soldiers went on strike at their base, demanding rotation after ten months at the front.",
+        "mutiny",
+    ),
+    (
+        "Wives of mobilised soldiers staged a protest outside the Defence Ministry demanding rotation.",
+        None,
+    ),
+    (
+        "A soldier arrested for desertion escaped from a military police vehicle on the way to court.",
+        "escape",
+    ),
+    ("A murder suspect escaped from a police van in Leeds.", None),
+    (
+        "Two wounded soldiers walked out of a field hospital near Donetsk; military police are looking for them.",
+        "escape",
+    ),
+    ("Historian: desertion in the Union army reached 200,000 by 1865.", None),
+    ("A police sergeant was charged with assault after a bar fight.", None),
+    ("Serviceman stabbed outside nightclub in Odesa; two men detained.", None),
+    ("Conscript killed, two hurt in a firing-range accident, the ministry says.", None),
+    ("A soldier stabbed two men outside a nightclub in Odesa and was detained.", "crime"),
+    ("AWOL linebacker skips the first week of preseason practice.", None),
+    ("A Ukrainian soldier escaped from Russian captivity through a basement window.", None),
 ]
 
 

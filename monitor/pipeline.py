@@ -218,24 +218,34 @@ async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
 async def _initial_backfill(channel: Channel, stages: Stages, report: CycleReport) -> None:
     """Read a new channel's last N posts (or those since a date), newest page first.
 
-    The first page sets the cursor to the newest post, so the sweep carries on from there.
+    The cursor stays at 0 until the walk is done, then moves to the newest post it saw, and
+    the sweep carries on from there. A walk cut short by a crash, an error or a stop leaves
+    the channel new: the next cycle walks again, skipping what is stored (nothing alerts
+    twice). Moving the cursor with the first page instead would lose the older pages.
     """
     since = stages.backfill_since
     limit = stages.backfill_by_channel.get(channel.id, stages.backfill)
-    taken, before, cursor = 0, 0, None
-    while since is not None or taken < limit:
-        wanted = PAGE if since is not None else min(PAGE, limit - taken)
+    taken, before, cursor = 0, 0, 0
+    while True:
+        if stages.stopping():
+            return
+        remaining = None if since is not None else limit - taken
+        # With nothing (left) to keep, one post still tells where the sweep starts.
+        wanted = PAGE if remaining is None else max(1, min(PAGE, remaining))
         page = await stages.source.fetch_before(channel, before, wanted)
         report.pages += 1
-        kept = [p for p in page if since is None or p.date >= since]
-        if page and cursor is None:
-            cursor = max(p.message_id for p in page)
+        cursor = cursor or max((p.message_id for p in page), default=0)
+        kept = [p for p in page if since is None or p.date >= since][:remaining]
         if kept:
-            await _store(channel, stages, kept, cursor or 0, report, sweep=False)
+            await _store(channel, stages, kept, None, report, sweep=False)
         taken += len(kept)
-        if len(page) < wanted or len(kept) < len(page):
+        if len(page) < wanted or len(kept) < len(page) or taken == limit:
             break
         before = page[-1].message_id
+    if cursor:
+        await stages.store.store_batch(channel, [], cursor=cursor, alert_cutoff=None)
+        report.cursor = cursor
+        report.batches += 1
 
 
 async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:
@@ -261,7 +271,7 @@ async def _store(
     channel: Channel,
     stages: Stages,
     posts: list[Post],
-    cursor: int,
+    cursor: int | None,
     report: CycleReport,
     *,
     sweep: bool,
@@ -283,7 +293,8 @@ async def _store(
     report.flagged += len(result.flagged_message_ids)
     report.alerts += result.alerts_created
     report.edited += result.edited
-    report.cursor = max(report.cursor, cursor)
+    if cursor is not None:
+        report.cursor = max(report.cursor, cursor)
     if sweep:
         report.missed_by_live += _missed_by_live(
             channel, stages, folded, result.new_message_ids, now

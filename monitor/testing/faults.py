@@ -25,6 +25,7 @@ class ArmedFault:
     code: int
     message: str
     remaining: int
+    skip: int = 0  # calls to let through first
 
 
 class Faults:
@@ -41,10 +42,15 @@ class Faults:
         """Answer ``FLOOD_WAIT_<seconds>`` (420) on the next ``count`` calls of ``method``."""
         self.rpc_error(method, f"FLOOD_WAIT_{seconds}", code=420, count=count)
 
-    def rpc_error(self, method: str | type, message: str, code: int = 400, count: int = 1) -> None:
-        """Answer the RPC error ``code message`` on the next ``count`` calls of ``method``."""
+    def rpc_error(
+        self, method: str | type, message: str, code: int = 400, count: int = 1, after: int = 0
+    ) -> None:
+        """Answer the RPC error ``code message`` on ``count`` calls of ``method``.
+
+        The first ``after`` calls are answered normally (fail the second page, say).
+        """
         queue = self._armed.setdefault(method_key(method), deque())
-        queue.append(ArmedFault(code, message, count))
+        queue.append(ArmedFault(code, message, count, skip=after))
 
     def drop_connections(self) -> None:
         """Close every client connection now; clients see a reset and reconnect."""
@@ -84,6 +90,9 @@ class Faults:
         if not queue:
             return
         fault = queue[0]
+        if fault.skip > 0:
+            fault.skip -= 1
+            return
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()

@@ -145,6 +145,24 @@ async def test_disconnect_during_fetch_leaves_no_gap(world: MonitorWorld) -> Non
     assert await world.scalar("select count(*) from alerts") == 5
 
 
+async def test_first_backfill_cut_short_is_walked_again_whole(world: MonitorWorld) -> None:
+    """A new channel's backfill that fails after its first page loses none of the older posts."""
+    channel = world.server.add_channel(username="news_bf", title="News BF")
+    for index in range(250):
+        await world.server.post(channel, FLAGGED if index % 50 == 0 else f"{PLAIN} {index}")
+    world.write_config(["@news_bf"], backfill=1000)
+    await world.login()
+    world.server.faults.rpc_error("messages.getHistory", "MSG_ID_INVALID", after=1)
+    await world.sweep()
+    assert await world.scalar("select count(*) from posts") == 100  # the newest page
+    assert await world.scalar("select last_message_id from channels") == 0  # still new
+    await world.sweep()
+    assert await world.scalar("select count(*) from posts") == 250
+    assert await world.scalar("select count(distinct message_id) from posts") == 250
+    assert await world.scalar("select last_message_id from channels") == 250
+    assert await world.scalar("select count(*) from alerts") == 5
+
+
 async def test_live_post_is_flagged_at_once(world: MonitorWorld) -> None:
     """With the daemon running, a new post arrives live and is flagged before any sweep."""
     channel = world.server.add_channel(username="news_g", title="News G")

@@ -289,6 +289,81 @@ RU = [
     ("Историк рассказал, как боролись с дезертирством в Красной армии в 1942 году.", None),
     ("Лейтенант полиции скрылся с места аварии и сбежал от патруля.", None),
     ("Российский военный сбежал из украинского плена и добрался до своих.", None),
+    ("Ефрейтор опоздал из отпуска на три недели: гарнизонный суд назначил ему штраф.", "awol"),
+    (
+        "Мобилизованный из Барнаула после госпиталя «задержался» у семьи на полгода, возбуждено дело по ст. 337.",
+        "awol",
+    ),
+    ("Депутат опоздал из отпуска на первое заседание думы.", None),
+    ("Рядовой украл у сослуживца банковскую карту и перевёл себе 90 тысяч рублей.", "crime"),
+    ("Солдат снял видео вместе с сослуживцами на полигоне.", None),
+    (
+        "Из райвоенкомата в Коврове пропали двое задержанных сочевиков, их должны были вернуть в часть.",
+        "escape",
+    ),
+    ("Из горвоенкомата исчезли личные дела призывников, возбуждено дело.", None),
+    (
+        "Контрактник ушёл из областного военного госпиталя в Чите, не дождавшись выписки. Его ищет комендатура.",
+        "escape",
+    ),
+    ("Боец ушёл в окружной госпиталь на обследование, рассказали сослуживцы.", None),
+    (
+        "Из подвала, где командиры держали мобилизованных отказников, ночью сбежали четверо, рассказали их жёны.",
+        "escape",
+    ),
+    ("Мирные жители бежали из больницы под обстрелом, военнослужащие помогли с эвакуацией.", None),
+    (
+        "Правозащитники помогли мобилизованному сбежать из армии и выехать из России через Казахстан.",
+        "desertion",
+    ),
+    ("«Идите лесом», — ответил чиновник фермерам на вопрос о субсидиях.", None),
+    (
+        "Российский контрактник договорился с операторами горячей линии и ночью вышел к украинским позициям без оружия.",
+        "desertion",
+    ),
+    ("Штурмовики вышли к позициям ВСУ и были уничтожены дроном.", None),
+    (
+        "Трое контрактников из псковской дивизии ограбили ювелирный магазин в Великих Луках.",
+        "crime",
+    ),
+    ("Трое военных, которых ограбили в Ростове, обратились в полицию.", None),
+    ("На контрактника напали у бара в Чите, подозреваемые задержаны.", None),
+    ("Бывший российский военный задержан за мошенничество со сбором на дроны.", None),
+    (
+        "Новобранца в учебке под Омском избили во время «прописки», возбуждено уголовное дело.",
+        "hazing",
+    ),
+    ("Срочникам разрешили оформлять прописку по месту службы в казарме.", None),
+    (
+        "Командир роты привязал провинившегося бойца к дереву на сутки, военная прокуратура начала проверку.",
+        "hazing",
+    ),
+    ("Бойцы привязали флаг к дереву на позиции, сообщил командир.", None),
+    ("На полигоне под Ельней взбунтовались мобилизованные: требуют ротации.", "mutiny"),
+    (
+        "Мобилизованные в казарме устроили погром, требуя отпустить их домой по окончании срока.",
+        "mutiny",
+    ),
+    ("Жёны мобилизованных потребовали вернуть их домой после года на фронте.", None),
+    (
+        "Видеообращение бойцов батальона: «Мы отказываемся выполнять приказы командира, который гонит нас на убой».",
+        "mutiny",
+    ),
+    (
+        "Прапорщик присвоил гуманитарку, которую волонтёры привезли в часть, и продал её на рынке.",
+        "crime",
+    ),
+    ("Волонтёры продали картины, чтобы купить старлинк бойцам.", None),
+    ("«Дезертиры информационного фронта»: пропагандист обрушился на уехавших блогеров.", None),
+    ("Мятеж 1921 года в Кронштадте: историк рассказал о восстании матросов.", None),
+    (
+        "Мобилизованный сбежал из части и уехал в Армению, где его задержали по запросу России.",
+        "desertion",
+    ),
+    (
+        "Дезертира приговорили к 10 годам: он ушёл из расположения с автоматом и скрывался полгода.",
+        "desertion",
+    ),
 ]
 
 UK = [
@@ -417,6 +492,33 @@ UK = [
     ("Захисник утік з російського полону і за місяць повернувся до своєї бригади.", None),
     ("Сержант поліції втік з місця ДТП, його відсторонили.", None),
     ("Історик розповів про дезертирство в армії Директорії 1919 року.", None),
+    ("Боєць запізнився з відпустки на 20 днів — справу передали до суду.", "awol"),
+    (
+        "Військовий зняв з картки загиблого побратима всі виплати, ДБР повідомило про підозру.",
+        "crime",
+    ),
+    ("Шахраї вкрали гроші у побратимів загиблого, видаючи себе за волонтерів.", None),
+    (
+        "З потяга Львів — Київ на ходу зістрибнули троє мобілізованих, яких везли до навчального центру. Їх шукають.",
+        "escape",
+    ),
+    (
+        "Поранений боєць пішов з обласного госпіталю у Дніпрі й не повернувся до частини, його шукає ВСП.",
+        "escape",
+    ),
+    ("Командир прив'язав підлеглого до дерева за запізнення — ДБР відкрило провадження.", "hazing"),
+    ("Військовий продавав старлінки, передані волонтерами його бригаді, — ДБР.", "crime"),
+    ("Волонтери продали авто, щоб купити дрони для бійців.", None),
+    (
+        "Звернення бійців бригади: «Ми відмовляємося виконувати злочинні накази командира».",
+        "mutiny",
+    ),
+    (
+        "Двоє російських військових самі вийшли до позицій ЗСУ, попередньо зв'язавшись із проєктом «Хочу жити».",
+        "desertion",
+    ),
+    ("Російські окупанти вийшли до наших позицій і були знищені.", None),
+    ("Строковиків у частині змушували проходити «прописку» — двоє в лікарні.", "hazing"),
 ]
 
 EN = [
@@ -616,6 +718,50 @@ EN = [
     ("A soldier stabbed two men outside a nightclub in Odesa and was detained.", "crime"),
     ("AWOL linebacker skips the first week of preseason practice.", None),
     ("A Ukrainian soldier escaped from Russian captivity through a basement window.", None),
+    ("Two MPs went AWOL during the crucial Brexit debate.", None),
+    ("Lawmakers back an AWOL amnesty for soldiers who return to their units.", "awol"),
+    ("A sailor who came back three weeks late from leave was fined by a naval court.", "awol"),
+    ("A soldier stole his comrade's bank card and emptied his account, prosecutors say.", "crime"),
+    (
+        "A Ukrainian soldier recovering from shrapnel wounds walked out of a Kyiv hospital before discharge; military police are searching.",
+        "escape",
+    ),
+    ("The soldier left hospital after three weeks of treatment and returned to his unit.", None),
+    (
+        "Several mobilised men broke out of a makeshift detention centre where they were held for refusing to fight.",
+        "escape",
+    ),
+    ("Ten men escaped from an immigration detention centre in Kent; police are searching.", None),
+    (
+        "An officer sold drones donated by a charity to his brigade on a marketplace, prosecutors allege.",
+        "crime",
+    ),
+    ("A soldier's mother sold her car to buy a drone for his unit, volunteers say.", None),
+    (
+        "A sergeant chained a drunk private to a fence overnight in the cold; the commander is under investigation.",
+        "hazing",
+    ),
+    ("Soldiers tied yellow ribbons to a tree to honour fallen comrades.", None),
+    (
+        "Riot at a Russian training centre: recruits smashed furniture and demanded to be sent home.",
+        "mutiny",
+    ),
+    ("Historians revisit the Curragh mutiny of 1914 in a new exhibition.", None),
+    ("Deserters of the Napoleonic wars: a new book on how villages hid runaway conscripts.", None),
+    (
+        "A Russian marine crossed the front line at night and surrendered to Ukrainian soldiers.",
+        "desertion",
+    ),
+    ("Encircled Russian soldiers crossed the river and surrendered to Ukrainian forces.", None),
+    ("A retired army sergeant was charged with fraud over a fake veterans' charity.", None),
+    (
+        "A Ukrainian marine was due back at his brigade after leave but stayed with his family in Odesa for five months.",
+        "awol",
+    ),
+    (
+        "A soldier on leave was arrested for a stabbing in a bar; he was due to return to his unit the next day.",
+        "crime",
+    ),
 ]
 
 

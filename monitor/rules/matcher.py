@@ -4,12 +4,14 @@ Each distinct unit (word form, prefix, exact token) gets an id. A token's unit i
 hashing: its word keys in one dict, its prefixes (one slice per length in use) in another, its
 folded form among the exact tokens. The result is cached per distinct token, so stemming runs
 once per word ever seen, and the cost per post depends on the number of tokens, not of rules.
-Phrases are chains of units starting from their first unit. Regex terms are the exception: each
-runs over the normalised text, so their cost grows with their number.
+Phrases are chains of units indexed by their first two units. A term that several rules spell
+alike is looked for once. Regex terms are the exception: each distinct one runs over the
+normalised text, so their cost grows with their number.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,39 +75,80 @@ class TermIndex:
         self._by_prefix: dict[str, set[int]] = {}
         self._by_exact: dict[str, list[tuple[int, str]]] = {}
         self._by_form: dict[str, set[int]] = {}
-        self._chains: dict[int, list[_Chain]] = {}
-        self._regexes = [(i, t.pattern) for i, t in enumerate(terms) if t.pattern is not None]
+        # One-unit terms by their unit; longer chains by their first two units, so a common
+        # first word ("военный …") costs a lookup, not a walk over every phrase it starts.
+        self._singles: dict[int, list[int]] = {}
+        self._chains: dict[int, dict[int, list[_Chain]]] = {}
+        self._regexes: list[tuple[int, re.Pattern[str]]] = []
+        # Rules share terms (a $group used by twenty rules): each distinct term is looked for
+        # once, and its hits are handed to every term id that spells it.
+        self._copies: dict[int, tuple[int, ...]] = {}
         self._cache: dict[str, frozenset[int]] = {}
-        for term_id, term in enumerate(self.terms):
-            if term.units:
-                ids = [self._unit_id(unit) for unit in term.units]
-                self._chains.setdefault(ids[0], []).append(_Chain(term_id, tuple(ids[1:])))
+        for term_id, ids, pattern in self._distinct_terms():
+            if pattern is not None:
+                self._regexes.append((term_id, pattern))
+            elif len(ids) == 1:
+                self._singles.setdefault(ids[0], []).append(term_id)
+            else:
+                chain = _Chain(term_id, ids[1:])
+                self._chains.setdefault(ids[0], {}).setdefault(ids[1], []).append(chain)
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         self._exact_words = set(self._by_exact)
         self._exact_aliases: dict[str, str] = {}
+
+    def _distinct_terms(self) -> list[tuple[int, tuple[int, ...], re.Pattern[str] | None]]:
+        """Register every term's units; return one (term id, unit ids, regex) per distinct term."""
+        first_of: dict[tuple[tuple[int, ...], str | None, int], int] = {}
+        copies: dict[int, list[int]] = {}
+        distinct = []
+        for term_id, term in enumerate(self.terms):
+            if not term.units and term.pattern is None:
+                continue
+            ids = tuple(self._unit_id(unit) for unit in term.units)
+            pattern = term.pattern
+            key = (
+                ids,
+                None if pattern is None else pattern.pattern,
+                pattern.flags if pattern else 0,
+            )
+            seen = first_of.setdefault(key, term_id)
+            copies.setdefault(seen, []).append(term_id)
+            if seen == term_id:
+                distinct.append((term_id, ids, pattern))
+        self._copies = {first: tuple(ids) for first, ids in copies.items() if len(ids) > 1}
+        return distinct
 
     def scan(self, text: NormalizedText) -> Evidence:
         """Find every term in a normalised text."""
         units = self._units(text)
         hits: dict[int, list[TermHit]] = {}
-        chains = self._chains
-        size = len(units)
         for first, ids in enumerate(units):
             for unit in ids:
-                for chain in chains.get(unit, ()):
-                    rest = chain.rest
-                    last = first + len(rest)
-                    if not rest or (
-                        last < size
-                        and rest[0] in units[first + 1]
-                        and (len(rest) == 1 or _follows(rest, units, first + 1))
-                    ):
-                        hits.setdefault(chain.term_id, []).append(TermHit(first, last))
+                self._unit_hits(unit, first, units, hits)
         for term_id, pattern in self._regexes:
             for found in pattern.finditer(text.text):
                 if found.end() > found.start():
                     hits.setdefault(term_id, []).append(_regex_hit(text, *found.span()))
+        if self._copies:
+            for term_id in [t for t in hits if t in self._copies]:
+                for copy in self._copies[term_id]:
+                    hits[copy] = hits[term_id]
         return Evidence(hits, self.terms, text)
+
+    def _unit_hits(
+        self, unit: int, first: int, units: list[frozenset[int]], hits: dict[int, list[TermHit]]
+    ) -> None:
+        """Add the hits of the terms that start with ``unit`` on token ``first``."""
+        for term_id in self._singles.get(unit, ()):
+            hits.setdefault(term_id, []).append(TermHit(first, first))
+        by_second = self._chains.get(unit)
+        if not by_second or first + 1 >= len(units):
+            return
+        for second in units[first + 1]:
+            for chain in by_second.get(second, ()):
+                last = first + len(chain.rest)
+                if last < len(units) and _follows(chain.rest, units, first + 1):
+                    hits.setdefault(chain.term_id, []).append(TermHit(first, last))
 
     def _units(self, text: NormalizedText) -> list[frozenset[int]]:
         """Return the unit ids of every token: cached per word, exact tokens checked here."""

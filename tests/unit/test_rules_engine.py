@@ -135,6 +135,42 @@ def test_groups_expand(tmp_path: Path) -> None:
     assert ruleset.evaluate("они покинули госпиталь")
 
 
+def test_rules_spelling_a_term_alike_all_see_it(tmp_path: Path) -> None:
+    """Terms rules spell alike (in rules of other languages) are looked for once, seen by all."""
+    shared = 'any = ["солдат", "самовольное оставление части", "/соч$/"]\nnot = ["учения"]\n'
+    ruleset = ruleset_from(
+        tmp_path,
+        "".join(
+            f'[[rules]]\nid = "r{i}"\ncategory = "awol"\nscore = 0.{i}\n'
+            f"languages = {languages}\n{shared}"
+            for i, languages in ((1, '["ru"]'), (2, '["ru", "uk"]'), (3, '["en", "ru"]'))
+        ),
+    )
+    text = "Солдата судят за самовольное оставление части, соч"
+    matches = ruleset.evaluate(text)
+    assert [m.rule_id for m in matches] == ["r3", "r2", "r1"]
+    for match in matches:
+        assert [text[start:end] for start, end in match.spans] == [
+            "Солдата",
+            "самовольное оставление части",
+            "соч",
+        ]
+    assert ruleset.evaluate("солдат на учениях") == ()
+
+
+def test_phrases_sharing_their_first_words(tmp_path: Path) -> None:
+    """Phrases that start alike are told apart by the words after: each matches its own."""
+    ruleset = ruleset_from(
+        tmp_path,
+        '[[rules]]\nid = "part"\ncategory = "awol"\nany = ["покинул* воинск* част*"]\n'
+        '[[rules]]\nid = "post"\ncategory = "awol"\nany = ["покинул* воинск* пост*"]\n'
+        '[[rules]]\nid = "two"\ncategory = "awol"\nany = ["покинул* воинск*"]\n',
+    )
+    assert {m.rule_id for m in ruleset.evaluate("он покинул воинскую часть")} == {"part", "two"}
+    assert {m.rule_id for m in ruleset.evaluate("покинули воинский пост")} == {"post", "two"}
+    assert ruleset.evaluate("покинул часть воинскую") == ()
+
+
 def test_match_records_terms_and_spans(tmp_path: Path) -> None:
     """A match carries its rule, category, score, terms and spans in the original text."""
     ruleset = ruleset_from(

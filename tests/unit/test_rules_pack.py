@@ -429,6 +429,66 @@ RU = [
         "desertion",
     ),
     ("Штурмовики ушли с позиций после ротации, их сменили мобилизованные.", None),
+    (
+        "Российский десантник рассказал, как сбежал из украинского плена через окно госпиталя.",
+        None,
+    ),
+    (
+        "Пленный украинский военный сбежал из российского лазарета, перебравшись через забор.",
+        None,
+    ),
+    (
+        "Историк рассказал, как в 1942 году в Красной армии боролись с дезертирством и самострелами.",
+        None,
+    ),
+    (
+        "Гранатометчик 155-й бригады связался с горячей линией и вышел к позициям ВСУ с автоматом.",
+        "desertion",
+    ),
+    (
+        "После ротации весь взвод отказался идти обратно в окопы, командование грозит трибуналом.",
+        "mutiny",
+    ),
+    (
+        "Мобилизованные не вышли на построение в знак протеста и выгнали командира роты из казармы.",
+        "mutiny",
+    ),
+    (
+        "Военная полиция ищет двоих мобилизованных: они не вышли на построение и не отвечают на звонки.",
+        None,
+    ),
+    (
+        "Солдата трое суток держали в яме за то, что он пожаловался матери; военная прокуратура проводит проверку.",
+        "hazing",
+    ),
+    (
+        "Старшина роты сливал солярку из техники и продавал её местным, ущерб — 2 млн рублей.",
+        "crime",
+    ),
+    (
+        "Директор АЗС продавал бензин со склада, полиция возбудила дело.",
+        None,
+    ),
+    (
+        "Пьяный военнослужащий открыл огонь в казарме, ранен сослуживец, возбуждено уголовное дело.",
+        "crime",
+    ),
+    (
+        "Военнослужащий открыл огонь по позициям противника, ранены двое сослуживцев.",
+        None,
+    ),
+    (
+        "Майор медслужбы за взятку обещал комиссовать контрактника, его задержала ФСБ.",
+        "crime",
+    ),
+    (
+        "Начальник склада магазина попался на взятке от поставщика.",
+        None,
+    ),
+    (
+        "Бойца, разыскиваемого по ст. 338 УК, задержали на вокзале: он оставил службу полтора года назад.",
+        "desertion",
+    ),
 ]
 
 UK = [
@@ -620,6 +680,46 @@ UK = [
     (
         "Військовий, затриманий за СЗЧ, утік з-під конвою ВСП біля будівлі суду в Рівному.",
         "escape",
+    ),
+    (
+        "Історики: у 1917 році армія втратила тисячі вояків через масове дезертирство та епідемії.",
+        None,
+    ),
+    (
+        "Військовий утік з полону росіян через вікно і дістався своїх.",
+        None,
+    ),
+    (
+        "Кулеметник російської бригади зателефонував на гарячу лінію і вийшов до позицій ЗСУ.",
+        "desertion",
+    ),
+    (
+        "Бійця тиждень тримали в ямі за те, що відмовився копати окопи, — ДБР відкрило провадження.",
+        "hazing",
+    ),
+    (
+        "Окупанти тримали цивільних у ямі три доби, поліція відкрила провадження.",
+        None,
+    ),
+    (
+        "Мобілізовані не вийшли на шикування і вигнали командира з казарми, вимагаючи ротації.",
+        "mutiny",
+    ),
+    (
+        "Начальник складу бригади списував пальне і продавав його — ДБР.",
+        "crime",
+    ),
+    (
+        "Фермер списав пальне зі складу і продав його сусідам.",
+        None,
+    ),
+    (
+        "Нетверезий військовий відкрив вогонь на КПП частини, поранено двох побратимів — поліція.",
+        "crime",
+    ),
+    (
+        "Військовий не дезертир, а поранений — заявили в бригаді.",
+        None,
     ),
 ]
 
@@ -900,6 +1000,70 @@ EN = [
     (
         "Two Russian soldiers were arrested for stealing 150 kg of TNT from their unit's depot.",
         "crime",
+    ),
+    (
+        "Rock singer goes AWOL on the eve of her world tour, promoters say.",
+        None,
+    ),
+    (
+        "Festival headliner goes AWOL hours before his set.",
+        None,
+    ),
+    (
+        "A historian explains how the Confederate army lost a third of its men to hunger and desertion.",
+        None,
+    ),
+    (
+        "A Russian soldier escaped Ukrainian captivity through a hospital window and walked back to his lines.",
+        None,
+    ),
+    (
+        "Troops of a mechanised brigade held a sit-in at the base and would not move to the front until their pay arrived.",
+        "mutiny",
+    ),
+    (
+        "Brigade commanders said the soldiers would not move to new positions until reinforcements arrived.",
+        None,
+    ),
+    (
+        "Striking dock workers staged a sit-down protest and would not move from the port gates.",
+        None,
+    ),
+    (
+        "A whole company of paratroopers refused to go back to the Donetsk front, their relatives say.",
+        "mutiny",
+    ),
+    (
+        "Conscripts refused to line up for formation and chased their commander out of the barracks, demanding pay.",
+        "mutiny",
+    ),
+    (
+        "A soldier was kept in a pit for three days for refusing to clean latrines, military police are investigating.",
+        "hazing",
+    ),
+    (
+        "Police kept the suspects in a pit for three days, officers admitted.",
+        None,
+    ),
+    (
+        "A quartermaster sergeant siphoned diesel from army trucks and sold it to farmers.",
+        "crime",
+    ),
+    (
+        "A drunk soldier opened fire on comrades at the barracks, wounding two; he was detained.",
+        "crime",
+    ),
+    (
+        "A conscript who fled his battalion was caught by border guards trying to cross into Romania.",
+        "desertion",
+    ),
+    (
+        "A depot chief took a bribe to get a mobilised man discharged, investigators say.",
+        "crime",
+    ),
+    (
+        "Two soldiers walked out of their barracks in Belgorod and are being searched for by military police.",
+        "awol",
     ),
 ]
 

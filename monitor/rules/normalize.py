@@ -143,14 +143,41 @@ class NormalizedText:
 
 
 class _Layout:
-    """Where the tokens of a normalised text are."""
+    """Where the tokens of a normalised text are (offsets found on first use)."""
 
-    __slots__ = ("ends", "positions", "words")
+    __slots__ = ("_ends", "_folded", "_positions", "words")
 
-    def __init__(self, words: list[str], positions: list[int], ends: list[int]):
+    def __init__(
+        self,
+        words: list[str],
+        positions: list[int] | None = None,
+        ends: list[int] | None = None,
+        *,
+        folded: str = "",
+    ) -> None:
         self.words = words
-        self.positions = positions
-        self.ends = ends
+        self._positions = positions
+        self._ends = ends
+        self._folded = folded
+
+    @property
+    def positions(self) -> list[int]:
+        """Each token's start in the folded text."""
+        if self._positions is None:
+            self._find_offsets()
+        return self._positions  # type: ignore[return-value]  # set by _find_offsets
+
+    @property
+    def ends(self) -> list[int]:
+        """Each token's end in the folded text."""
+        if self._ends is None:
+            self._find_offsets()
+        return self._ends  # type: ignore[return-value]  # set by _find_offsets
+
+    def _find_offsets(self) -> None:
+        spans = [m.span(1) for m in _WORDS_RE.finditer(self._folded) if m.start(1) >= 0]
+        self._positions = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
 
 
 def normalize(text: str) -> NormalizedText:
@@ -166,12 +193,10 @@ def _lay_out(original: str, folded: str, origin_start: list[int]) -> _Layout:
     """Find the tokens and their offsets in the folded text."""
     if "#" in folded and not origin_start:
         return _lay_out_hashtags(original, folded)
-    # finditer + spans costs about the same as findall, and saves a second pass when a rule
-    # fires and its spans are needed.
-    spans = [match.span(1) for match in _WORDS_RE.finditer(folded)]
-    spans = [span for span in spans if span[0] >= 0]
-    words = [folded[start:end] for start, end in spans]
-    return _Layout(words, [start for start, _ in spans], [end for _, end in spans])
+    # findall builds the words in C; the offsets cost a Python object per token and are
+    # needed only when a rule fires or a regex term runs, so they wait until asked for.
+    words = [word for word in _WORDS_RE.findall(folded) if word]
+    return _Layout(words, folded=folded)
 
 
 def _regex_text(folded: str) -> str:

@@ -1,6 +1,7 @@
 """Word forms: reduce a normalised word to keys shared by its inflections, per language.
 
-Russian and English use the Snowball stemmers (``snowballstemmer``). Russian gets one extra,
+Russian and English use the Snowball stemmers (``snowballstemmer``, which runs the C build from
+PyStemmer when it is installed; the stems are the same). Russian gets one extra,
 derivational step so that verbs in -овать meet their noun (дезертировал → дезертир). Snowball
 has no Ukrainian stemmer, so Ukrainian uses a small suffix stripper written here, plus a fold of
 the і/о/е alternation of the last syllable (втік / втекли, ніч / ночі). Keys carry a language

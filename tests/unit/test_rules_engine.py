@@ -246,3 +246,20 @@ def test_default_pack_loads() -> None:
         "crime",
     }
     assert {lang for rule in ruleset.rules for lang in rule.languages} == {"ru", "uk", "en"}
+
+
+def test_c_stemmer_gives_the_pure_python_stems() -> None:
+    """PyStemmer (used when installed) stems every word of the pack as snowballstemmer does."""
+    import re
+    from importlib import resources
+
+    Stemmer = pytest.importorskip("Stemmer", reason="PyStemmer is not installed")
+    from snowballstemmer.english_stemmer import EnglishStemmer
+    from snowballstemmer.russian_stemmer import RussianStemmer
+
+    pack = resources.files("monitor.rules.packs").joinpath("military_discipline.toml")
+    words = set(re.findall(r"[^\W\d_]+", pack.read_text(encoding="utf-8").casefold()))
+    assert len(words) > 1000
+    for language, pure in (("russian", RussianStemmer()), ("english", EnglishStemmer())):
+        fast = Stemmer.Stemmer(language)
+        assert [w for w in sorted(words) if fast.stemWord(w) != pure.stemWord(w)] == []

@@ -56,7 +56,6 @@ _SKIP = (
 _WORD = r"[^\W_]+(?:'[^\W_]+)*"
 # The same alternation with only the word captured: findall gives "" for skipped spans.
 _WORDS_RE = re.compile(f"(?:{_SKIP})|({_WORD})")
-_SKIP_RE = re.compile(_SKIP)
 _WORD_RUN_RE = re.compile(r"[^\W_]+")
 _CAMEL_RE = re.compile(r"(?<=[^\W\d_])(?=[^\W\d_])")
 
@@ -176,22 +175,9 @@ class _Layout:
         return self._ends  # type: ignore[return-value]  # set by _find_offsets
 
     def _find_offsets(self) -> None:
-        folded = self._folded
-        if _SKIP_RE.search(folded):
-            spans = [m.span(1) for m in _WORDS_RE.finditer(folded) if m.start(1) >= 0]
-            self._positions = [start for start, _ in spans]
-            self._ends = [end for _, end in spans]
-            return
-        # No URL or mention: only non-word characters lie between tokens, so each token is
-        # the next occurrence of its text (str.find runs in C; finditer costs a match object
-        # per token).
-        positions, ends, at, find = [], [], 0, folded.find
-        for word in self.words:
-            at = find(word, at)
-            positions.append(at)
-            at += len(word)
-            ends.append(at)
-        self._positions, self._ends = positions, ends
+        spans = [m.span(1) for m in _WORDS_RE.finditer(self._folded) if m.start(1) >= 0]
+        self._positions = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
 
 
 def normalize(text: str) -> NormalizedText:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from monitor.storage.engine import async_url, create_engine
+from monitor.storage.engine import async_url, create_migration_engine
 from monitor.storage.tables import Base, UTCDateTime
 
 config = context.config
@@ -61,7 +61,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(_url())
+    engine = create_migration_engine(_url())
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)

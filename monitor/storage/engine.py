@@ -56,6 +56,29 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(target, echo=echo, pool_pre_ping=True, pool_size=5)
 
 
+def create_migration_engine(url: str) -> AsyncEngine:
+    """The engine migrations run on: on SQLite, schema changes commit whole or not at all.
+
+    The sqlite3 driver under aiosqlite opens a transaction only before INSERT, UPDATE and
+    DELETE, so each CREATE TABLE committed on its own: a process killed during the first
+    migration left tables without a revision, and every later start failed on "table
+    already exists". Here the driver's transaction handling is off and BEGIN is ours.
+    """
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _driver_transactions_off)
+        event.listen(engine.sync_engine, "begin", _begin)
+    return engine
+
+
+def _driver_transactions_off(dbapi_connection: Any, _: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
     """Return the session maker every repository call uses."""
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from monitor.errors import StorageError
 from monitor.storage import migrate
 from monitor.storage.engine import create_engine
 from monitor.storage.tables import Base
@@ -44,6 +45,29 @@ def test_upgrade_then_downgrade_round_trips(database_url: str) -> None:
     migrate.downgrade(database_url, "base")
     assert migrate.current_revision(database_url) is None
     assert _tables(database_url) & TABLES == set()
+
+
+def test_a_first_migration_cut_short_leaves_nothing_half_done(database_url: str) -> None:
+    """A migration that fails halfway commits none of its tables, so it can simply run again."""
+    _run_on_committed(database_url, "create table matches (clash integer)")
+    with pytest.raises(StorageError):
+        migrate.upgrade(database_url)
+    assert _tables(database_url) == {"matches"}  # no channels, posts, alembic_version
+    _run_on_committed(database_url, "drop table matches")
+    migrate.upgrade(database_url)
+    assert _tables(database_url) >= TABLES
+
+
+def _run_on_committed(url: str, statement: str) -> None:
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:

@@ -77,6 +77,18 @@ def _row(item: OutboxItem, now: datetime) -> str:
     return f"{columns} {where}  {error}"
 
 
+def _report_changed(verb: str, count: int, ids: Sequence[int]) -> None:
+    """Say how many alerts changed; exit 1 when some of the ``ids`` asked for were not."""
+    click.echo(f"{verb} {count} alert{'s' if count != 1 else ''}.")
+    if ids and count < len(set(ids)):
+        click.echo(
+            "Some IDs are not waiting: unknown, delivered, or being sent right now "
+            "(see `monitor alerts`).",
+            err=True,
+        )
+        sys.exit(1)
+
+
 @cli.group(invoke_without_command=True)
 @config_option
 @handle_errors
@@ -152,15 +164,7 @@ def retry(ctx: click.Context, ids: Sequence[int], everything: bool) -> None:
     async def work(outbox: Outbox) -> int:
         return await outbox.requeue(None if everything else list(ids), datetime.now(UTC))
 
-    count = _with_outbox(config, work)
-    click.echo(f"Requeued {count} alert{'s' if count != 1 else ''}.")
-    if ids and not everything and count < len(set(ids)):
-        click.echo(
-            "Some IDs are not waiting: unknown, delivered, or being sent right now "
-            "(see `monitor alerts`).",
-            err=True,
-        )
-        sys.exit(1)
+    _report_changed("Requeued", _with_outbox(config, work), () if everything else ids)
 
 
 @cli.command("test-alert")
@@ -207,12 +211,4 @@ def drop(ctx: click.Context, ids: Sequence[int], sink: str | None) -> None:
     async def work(outbox: Outbox) -> int:
         return await outbox.drop(datetime.now(UTC), ids=list(ids) or None, sink=sink)
 
-    count = _with_outbox(config, work)
-    click.echo(f"Dropped {count} alert{'s' if count != 1 else ''}.")
-    if ids and count < len(set(ids)):
-        click.echo(
-            "Some IDs are not waiting: unknown, delivered, or being sent right now "
-            "(see `monitor alerts`).",
-            err=True,
-        )
-        sys.exit(1)
+    _report_changed("Dropped", _with_outbox(config, work), ids)

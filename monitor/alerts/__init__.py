@@ -83,6 +83,10 @@ def build_sinks(config: Config) -> dict[str, AlertSink]:
             continue
         label = f"{source}alerts[{index}]"
         problems += _check(settings, label)
+        missing = settings.missing_secret()
+        if missing:
+            problems.append(f"{label}: {missing}")
+            continue
         factory = SINK_KINDS.get(settings.kind)
         if factory is None:
             problems.append(f"{label}.kind: sink kind {settings.kind!r} is not available")

@@ -8,7 +8,7 @@ import click
 
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
-from monitor.config import mask_url_password
+from monitor.config import mask_url
 from monitor.storage import migrate
 
 
@@ -17,10 +17,16 @@ from monitor.storage import migrate
 @handle_errors
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as `run` does and print the effective settings, secrets masked."""
+    from monitor.preflight import prepare
+
     config = load_cli_config(ctx, required=True)
+    prepare(config)
     effective = config.model_dump(mode="json")
-    effective["database"]["url"] = mask_url_password(config.database.url)
+    effective["database"]["url"] = mask_url(config.database.url)
+    for sink in effective["alerts"]:
+        if "url" in sink:
+            sink["url"] = mask_url(sink["url"])
     click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 

@@ -19,13 +19,13 @@ MINIMAL_TELEGRAM = '[telegram]\napi_id = 1\napi_hash = "abc"\n'
 
 BROKEN_CONFIGS = [
     pytest.param(
-        '[telegram]\napi_id = 1\napi_hash = "x"\n[[channels]]\nref = "@a"\ninterval = 1\n',
+        '[telegram]\napi_id = 1\napi_hash = "x"\n[[channels]]\nref = "@alpha"\ninterval = 1\n',
         "channels[0].interval: must be at least 5 seconds (got 1)",
         id="interval-too-small",
     ),
     pytest.param(
-        '[[channels]]\nref = "@a"\n[[channels]]\nref = "@b"\n'
-        '[[channels]]\nref = "@c"\ninterval = "fast"\n',
+        '[[channels]]\nref = "@alpha"\n[[channels]]\nref = "@bravo"\n'
+        '[[channels]]\nref = "@charlie"\ninterval = "fast"\n',
         "channels[2].interval: must be a whole number (got 'fast')",
         id="wrong-type",
     ),
@@ -35,7 +35,7 @@ BROKEN_CONFIGS = [
         id="unknown-key-suggested",
     ),
     pytest.param(
-        '[[channel]]\nref = "@a"\n',
+        '[[channel]]\nref = "@alpha"\n',
         "channel: unknown key; did you mean 'channels'?",
         id="unknown-section-suggested",
     ),
@@ -64,8 +64,8 @@ BROKEN_CONFIGS = [
     ),
     pytest.param(
         '[[alerts]]\nkind = "webhook"\nurl = "ftp://example.org"\n',
-        "alerts[0].url: has the wrong form (got 'ftp://example.org'); expected an http:// or "
-        "https:// URL",
+        "alerts[0].url: must be an http:// or https:// URL with a host (got "
+        "'ftp://example.org'); like https://example.org/hook",
         id="webhook-url",
     ),
     pytest.param(
@@ -106,7 +106,7 @@ BROKEN_CONFIGS = [
         id="port-range",
     ),
     pytest.param(
-        '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk"\n',
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk"\n',
         "alerts[0]: bot_token is missing; set bot_token, bot_token_file, the environment "
         "variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true",
         id="bot-token-missing",
@@ -248,7 +248,83 @@ def test_secrets_hidden_from_repr_and_errors(tmp_path: Path) -> None:
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     """MONITOR_CONFIG names the file when --config is not given."""
     path = tmp_path / "elsewhere.toml"
-    path.write_text("[[channels]]\nref = '@x'\ninterval = 2\n", encoding="utf-8")
+    path.write_text("[[channels]]\nref = '@xray'\ninterval = 2\n", encoding="utf-8")
     result = invoke(["check-config"], env={"MONITOR_CONFIG": str(path)})
     assert result.code == 2
     assert result.stderr.startswith(f"{path}: channels[0].interval")
+
+
+def test_example_config_passes_with_only_the_api_hash() -> None:
+    """The shipped example passes check-config once MONITOR_TELEGRAM_API_HASH is set."""
+    result = invoke(
+        ["check-config", "--config", str(REPO / "config.example.toml")],
+        env={"MONITOR_TELEGRAM_API_HASH": "0123456789abcdef"},
+    )
+    assert result.code == 0, result.stderr
+    assert result.stderr.strip().endswith("config.example.toml: OK")
+
+
+def test_commands_that_deliver_nothing_need_no_sink_secret(tmp_path: Path) -> None:
+    """flagged, rules test and classify run although a bot token is missing; run refuses."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk_chat"\n',
+        encoding="utf-8",
+    )
+    config = ["--config", str(path)]
+    assert invoke(["db", "upgrade", *config]).code == 0
+    flagged = invoke(["flagged", *config])
+    assert flagged.code == 0, flagged.stderr
+    tested = invoke([*config, "rules", "test", "Two soldiers deserted from their unit"])
+    assert tested.code == 0, tested.stderr
+    assert "desertion" in tested.stdout
+    classified = invoke([*config, "classify", "-"], input='{"id": 1, "text": "AWOL again"}\n')
+    assert classified.code == 0, classified.stderr
+    checked = invoke(["check-config", *config])
+    assert checked.code == 2
+    assert checked.stderr.strip() == (
+        f"{path}: alerts[0]: bot_token is missing; set bot_token, bot_token_file, the "
+        "environment variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param(
+            "https://hooks.example.org/in?token=s3cr3t&team=ops",
+            "https://hooks.example.org/in?token=***&team=***",
+            id="query-token",
+        ),
+        pytest.param(
+            "https://bob:s3cr3t@hooks.example.org/in",
+            "https://bob:***@hooks.example.org/in",
+            id="user-password",
+        ),
+        pytest.param(
+            "https://hooks.example.org/in#s3cr3t", "https://hooks.example.org/in#***", id="fragment"
+        ),
+        pytest.param("https://hooks.example.org/in", "https://hooks.example.org/in", id="plain"),
+        pytest.param(
+            "postgresql://monitor:s3cr3t@127.0.0.1:5432/db?sslpassword=s3cr3t",
+            "postgresql://monitor:***@127.0.0.1:5432/db?sslpassword=***",
+            id="database",
+        ),
+    ],
+)
+def test_check_config_masks_credentials_in_urls(tmp_path: Path, url: str, shown: str) -> None:
+    """check-config shows webhook and database URLs with query values and passwords masked."""
+    from monitor.config import mask_url
+
+    assert mask_url(url) == shown
+    database, hook = (url, "https://h.example.org/") if "5432" in url else ("sqlite:///x.db", url)
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + f'[database]\nurl = "{database}"\n[[alerts]]\nkind = "webhook"\nurl = "{hook}"\n',
+        encoding="utf-8",
+    )
+    result = invoke(["check-config", "--config", str(path)])
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert f'"url": "{shown}"' in result.stdout

@@ -52,6 +52,15 @@ class StorageError(MonitorError):
     """The database is unreachable or refused an operation."""
 
 
+class DatabaseUnavailableError(StorageError):
+    """A command's database does not exist, cannot be reached, or has no schema.
+
+    A setup problem for the user to fix (status 2, like a config mistake), said in one line.
+    """
+
+    exit_code = 2
+
+
 class AlertError(MonitorError):
     """A sink could not deliver an alert.
 

@@ -53,15 +53,12 @@ def sample_alert(sink: str) -> Alert:
 
 
 def _with_outbox(config: Config, work: Callable[[Outbox], Awaitable[T]]) -> T:
-    from monitor.storage.engine import create_engine
+    from monitor.storage.engine import existing_database
     from monitor.storage.outbox import Outbox
 
     async def main() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Outbox(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(main())
 

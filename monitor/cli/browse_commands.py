@@ -20,7 +20,7 @@ from monitor.cli.context import load_cli_config
 from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
 from monitor.storage.browse import Browser, PostFilter
-from monitor.storage.engine import create_engine
+from monitor.storage.engine import existing_database
 from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")
@@ -55,11 +55,8 @@ def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T
     """Run ``work`` with a browser on the configured database, closing it afterwards."""
 
     async def run() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Browser(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 

@@ -328,3 +328,27 @@ def test_check_config_masks_credentials_in_urls(tmp_path: Path, url: str, shown:
     assert result.code == 0, result.stderr
     assert "s3cr3t" not in result.stdout + result.stderr
     assert f'"url": "{shown}"' in result.stdout
+
+
+def test_apprise_urls_from_environment_and_file(tmp_path: Path) -> None:
+    """Apprise URLs (they hold passwords) come from MONITOR_ALERTS_<NAME>_URLS or urls_file."""
+    (tmp_path / "urls.txt").write_text(
+        "# one URL per line\njson://127.0.0.1:1/a?token=s3cr3t-1\n\n", encoding="utf-8"
+    )
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + '[[alerts]]\nkind = "apprise"\nname = "chat"\nurls_file = "urls.txt"\n'
+        + '[[alerts]]\nkind = "apprise"\nname = "ops room"\n',
+        encoding="utf-8",
+    )
+    env = {"MONITOR_ALERTS_OPS_ROOM_URLS": "json://127.0.0.1:1/b?k=s3cr3t-2  ntfy://h/s3cr3t-3"}
+    config = load_config(path, environ=env)
+    urls = {sink.name: [u.get_secret_value() for u in sink.urls] for sink in config.alerts}
+    assert urls == {
+        "chat": ["json://127.0.0.1:1/a?token=s3cr3t-1"],
+        "ops room": ["json://127.0.0.1:1/b?k=s3cr3t-2", "ntfy://h/s3cr3t-3"],
+    }
+    result = invoke(["check-config", "--config", str(path)], env=env)
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr

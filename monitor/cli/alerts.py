@@ -175,10 +175,11 @@ def test_alert(ctx: click.Context, sink_name: str) -> None:
     from monitor.alerts.format import render_alert
 
     config = load_cli_config(ctx, required=True)
-    sinks = build_sinks(config)
+    sinks = build_sinks(config, only=sink_name)
     sink = sinks.get(sink_name)
     if sink is None:
-        known = ", ".join(sorted(sinks)) or "none configured"
+        enabled = [s.name for s in config.alerts if s.enabled]
+        known = ", ".join(sorted(enabled)) or "none configured"
         raise ConfigError(f"{config.source}: no enabled sink named {sink_name!r}; sinks: {known}")
     alert = sample_alert(sink.name)
     message = render_alert(alert, render_options(sink.settings, config.delivery))

@@ -54,7 +54,13 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
     """Print the database's schema revision and whether it is up to date."""
+    from monitor.storage.engine import sqlite_file
+
     config = load_cli_config(ctx)
+    path = sqlite_file(config.database.url)
+    if path is not None and not path.exists():  # looking must not create the file
+        click.echo(f"empty (no database at {path} yet; `monitor db upgrade` creates it)")
+        return
     current = migrate.current_revision(config.database.url)
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind; head is {head}, run `monitor db upgrade`"

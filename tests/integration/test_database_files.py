@@ -95,3 +95,13 @@ def test_db_upgrade_creates_a_private_file(tmp_path: Path) -> None:
     result = invoke(["db", "upgrade", "--config", str(path)])
     assert result.code == 0, result.stderr
     assert stat.S_IMODE((tmp_path / "monitor.db").stat().st_mode) == 0o600
+
+
+def test_db_current_does_not_create_the_database(tmp_path: Path) -> None:
+    """`monitor db current` on a missing SQLite file says so and leaves no file behind."""
+    path = tmp_path / "monitor.toml"
+    path.write_text("")
+    result = invoke(["db", "current", "--config", str(path)])
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith(f"empty (no database at {tmp_path.resolve() / 'monitor.db'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml"]

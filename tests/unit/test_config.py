@@ -352,3 +352,22 @@ def test_apprise_urls_from_environment_and_file(tmp_path: Path) -> None:
     result = invoke(["check-config", "--config", str(path)], env=env)
     assert result.code == 0, result.stderr
     assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_test_alert_needs_only_its_own_sink_secret(tmp_path: Path) -> None:
+    """`test-alert log` works although another sink's bot token is missing; that one refuses."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk_chat"\n'
+        + '[[alerts]]\nkind = "log"\n',
+        encoding="utf-8",
+    )
+    logged = invoke(["--config", str(path), "test-alert", "log"])
+    assert logged.code == 0, logged.stderr
+    desk = invoke(["--config", str(path), "test-alert", "desk"])
+    assert desk.code == 2
+    assert desk.stderr.strip().endswith(
+        "alerts[0]: bot_token is missing; set bot_token, bot_token_file, the environment "
+        "variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true"
+    )

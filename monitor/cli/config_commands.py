@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
 from monitor.config import mask_url
+from monitor.logs import REDACTED
 from monitor.storage import migrate
+
+SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|pass|signature", re.IGNORECASE)
 
 
 @cli.command("check-config")
@@ -27,6 +31,9 @@ def check_config(ctx: click.Context) -> None:
     for sink in effective["alerts"]:
         if "url" in sink:
             sink["url"] = mask_url(sink["url"])
+        for name in sink.get("headers", {}):
+            if SECRET_HEADER.search(name):  # Authorization: Bearer ..., X-Api-Key: ...
+                sink["headers"][name] = REDACTED
     click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 

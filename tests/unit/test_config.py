@@ -288,6 +288,21 @@ def test_commands_that_deliver_nothing_need_no_sink_secret(tmp_path: Path) -> No
     )
 
 
+def test_check_config_masks_secret_headers(tmp_path: Path) -> None:
+    """Header values that carry credentials (Authorization, X-Api-Key) show masked."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "webhook"\nurl = "https://h.example.org/"\n'
+        'headers = { "Authorization" = "Bearer s3cr3t", "X-Api-Key" = "s3cr3t", "X-Source" = '
+        '"tm" }\n',
+        encoding="utf-8",
+    )
+    result = invoke(["check-config", "--config", str(path)])
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout
+    assert '"X-Source": "tm"' in result.stdout
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [
@@ -312,21 +327,6 @@ def test_commands_that_deliver_nothing_need_no_sink_secret(tmp_path: Path) -> No
         ),
     ],
 )
-def test_check_config_masks_secret_headers(tmp_path: Path) -> None:
-    """Header values that carry credentials (Authorization, X-Api-Key) show masked."""
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "webhook"\nurl = "https://h.example.org/"\n'
-        'headers = { "Authorization" = "Bearer s3cr3t", "X-Api-Key" = "s3cr3t", "X-Source" = '
-        '"tm" }\n',
-        encoding="utf-8",
-    )
-    result = invoke(["check-config", "--config", str(path)])
-    assert result.code == 0, result.stderr
-    assert "s3cr3t" not in result.stdout
-    assert '"X-Source": "tm"' in result.stdout
-
-
 def test_check_config_masks_credentials_in_urls(tmp_path: Path, url: str, shown: str) -> None:
     """check-config shows webhook and database URLs with query values and passwords masked."""
     from monitor.config import mask_url

@@ -102,13 +102,20 @@ class TelegramSettings(Section):
         if self.session_string is None and self.session_string_file is not None:
             secret = read_secret_file(self.session_string_file, "telegram.session_string")
             object.__setattr__(self, "session_string", secret)
-        if self.api_hash is None or not self.api_hash.get_secret_value():
-            raise PydanticCustomError(
-                "missing_secret",
-                "api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
-                "or the environment variable MONITOR_TELEGRAM_API_HASH",
-            )
         return self
+
+    def missing_secret(self) -> str | None:
+        """Say that the API hash is missing, if it is.
+
+        Checked only by what talks to Telegram (``run``, ``login``, ``backfill``, a Telegram
+        sink, ``check-config``): browsing and rule commands work without it.
+        """
+        if self.api_hash is not None and self.api_hash.get_secret_value():
+            return None
+        return (
+            "api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
+            "or the environment variable MONITOR_TELEGRAM_API_HASH"
+        )
 
 
 class DatabaseSettings(Section):

@@ -76,6 +76,9 @@ def telegram_problems(config: Config) -> list[str]:
     """Problems of the ``[telegram]`` section found only by reading what it points to."""
     if config.telegram is None:
         return ["telegram: required to run; add a [telegram] table with api_id and api_hash"]
+    missing = config.telegram.missing_secret()
+    if missing:
+        return [f"telegram: {missing}"]
     if config.telegram.server is None:
         return []
     from monitor.telegram.session import server_key_problem

@@ -44,6 +44,8 @@ def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
     config = load_cli_config(ctx, required=True)
     if config.telegram is None:
         raise ConfigError(f"{config.source}: telegram: required for login; add api_id and api_hash")
+    if config.telegram.missing_secret():
+        raise ConfigError(f"{config.source}: telegram: {config.telegram.missing_secret()}")
     outcome = asyncio.run(
         interactive_login(
             config.telegram,

@@ -95,7 +95,11 @@ def build_client(
 
     Raises:
         SessionError: no session exists and ``create`` is false.
+        ConfigError: the API hash is missing.
     """
+    missing = settings.missing_secret()
+    if missing:
+        raise ConfigError(f"telegram: {missing}")
     _register_server_key(settings)
     api_hash = settings.api_hash.get_secret_value() if settings.api_hash else ""
     telethon_session: Any

@@ -386,3 +386,21 @@ def test_test_alert_needs_only_its_own_sink_secret(tmp_path: Path) -> None:
         "alerts[0]: bot_token is missing; set bot_token, bot_token_file, the environment "
         "variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true"
     )
+
+
+def test_browsing_and_rules_need_no_api_hash(tmp_path: Path) -> None:
+    """Without an API hash, flagged and rules test run; check-config, login and run say so."""
+    path = tmp_path / "monitor.toml"
+    path.write_text("[telegram]\napi_id = 1\n", encoding="utf-8")
+    config = ["--config", str(path)]
+    assert invoke(["db", "upgrade", *config]).code == 0
+    assert invoke(["flagged", *config]).code == 0
+    assert invoke([*config, "rules", "test", "AWOL"]).code == 0
+    missing = (
+        f"{path}: telegram: api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
+        "or the environment variable MONITOR_TELEGRAM_API_HASH"
+    )
+    for command in (["check-config"], ["login", "--phone", "+10000000000"], ["run"]):
+        result = invoke([*command[:1], *config, *command[1:]])
+        assert result.code == 2
+        assert result.stderr.strip() == missing

@@ -40,9 +40,8 @@ def prepare(config: Config) -> Prepared:
         ruleset = load_rules(config)
     except RuleError as error:
         problems += [_locate_rule_problem(where, line) for line in error.problems]
-    if ruleset is not None:
-        for index, sink in enumerate(config.alerts):
-            problems += [f"{where}alerts[{index}].{p}" for p in filter_problems(sink, ruleset)]
+    for index, sink in enumerate(config.alerts):
+        problems += [f"{where}alerts[{index}].{p}" for p in filter_problems(sink, ruleset)]
     sinks: dict[str, Any] = {}
     try:
         sinks = build_sinks(config)
@@ -110,7 +109,10 @@ def listen_problems(config: Config) -> list[str]:
 
 
 def filter_problems(sink: SinkSettings, ruleset: Any) -> list[str]:
-    """Say which filters of ``sink`` can never let an alert through with these rules."""
+    """Say which filters of ``sink`` can never let an alert through with these rules.
+
+    Without a rule set (the rules did not load) only the categories can be checked.
+    """
     from monitor.rules.schema import CATEGORIES
 
     problems = [
@@ -118,6 +120,8 @@ def filter_problems(sink: SinkSettings, ruleset: Any) -> list[str]:
         for name in sink.categories
         if name not in CATEGORIES
     ]
+    if ruleset is None:
+        return problems
     ids = {rule.id for rule in ruleset.rules}
     problems += [
         f"rules: no rule in effect has the id {rule_id!r}; fix its spelling, or take it "

@@ -234,3 +234,18 @@ def test_many_problems_are_capped(tmp_path: Path) -> None:
     assert len(lines) == 21
     assert lines[0] == f"{path}: channels[0].interval: must be at least 5 seconds (got 1)"
     assert lines[-1] == "... and 480 more problems; fix the ones above and check again"
+
+
+def test_problems_of_every_kind_are_reported_together(tmp_path: Path) -> None:
+    """Rules that do not load do not hide a sink filter's mistake: both lines, one run."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        TELEGRAM + '[rules]\ndisabled = ["ghost"]\n' + LOG_SINK + 'categories = ["deserter"]\n',
+        encoding="utf-8",
+    )
+    result = invoke(["check-config", "--config", str(path)])
+    assert result.code == 2
+    assert [line.split(": ", 2)[1] for line in result.stderr.splitlines()] == [
+        "rules.disabled",
+        "alerts[0].categories",
+    ]

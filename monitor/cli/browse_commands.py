@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from rich.console import Console
@@ -19,9 +19,10 @@ from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
 from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
-from monitor.storage.browse import Browser, PostFilter
-from monitor.storage.engine import create_engine
-from monitor.storage.rows import StoredPost
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --help
+    from monitor.storage.browse import Browser
+    from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")
 FIELDS = [
@@ -53,6 +54,8 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
 
 def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T]]) -> T:
     """Run ``work`` with a browser on the configured database, closing it afterwards."""
+    from monitor.storage.browse import Browser
+    from monitor.storage.engine import create_engine
 
     async def run() -> T:
         engine = create_engine(config.database.url)
@@ -117,6 +120,8 @@ def flagged(
     fmt: str,
 ) -> None:
     """List recent flagged posts, newest first (a table, or JSON/CSV for analysts)."""
+    from monitor.storage.browse import PostFilter
+
     config = load_cli_config(ctx)
     criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
     posts = with_browser(config, lambda browser: browser.posts(criteria))
@@ -152,6 +157,8 @@ def export(
     output: Path | None,
 ) -> None:
     """Export flagged (or all) posts with links, matched terms and categories, oldest first."""
+    from monitor.storage.browse import PostFilter
+
     config = load_cli_config(ctx)
     criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -19,11 +19,10 @@ from rich.progress import (
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
+from monitor.cli.params import SINCE
 
 if TYPE_CHECKING:
     from monitor.backfill import BackfillReport
-
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
 
 def _progress() -> Progress:
@@ -43,8 +42,8 @@ def _progress() -> Progress:
 @click.argument("channel")
 @click.option(
     "--since",
-    type=click.DateTime(DATE_FORMATS),
-    help="Go back to this date (UTC), e.g. 2024-02-01.",
+    type=SINCE,
+    help="Go back this far: 7d, 24h, or a date (UTC) like 2024-02-01.",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Read at most this many older posts.")
 @click.option("--alert", is_flag=True, help="Alert the sinks about flagged old posts too.")
@@ -60,9 +59,7 @@ def backfill(
     if since is None and limit is None:
         raise click.UsageError("give --since DATE, --limit N or both")
     config = load_cli_config(ctx, required=True)
-    request = BackfillRequest(
-        channel, since=since.replace(tzinfo=UTC) if since else None, limit=limit, alert=alert
-    )
+    request = BackfillRequest(channel, since=since, limit=limit, alert=alert)
     progress = _progress()  # shown from the first page on, so errors come without a bar
     task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
 

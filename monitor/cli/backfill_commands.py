@@ -19,7 +19,7 @@ from rich.progress import (
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
-from monitor.cli.params import SINCE
+from monitor.cli.params import since_value
 
 if TYPE_CHECKING:
     from monitor.backfill import BackfillReport
@@ -42,7 +42,8 @@ def _progress() -> Progress:
 @click.argument("channel")
 @click.option(
     "--since",
-    type=SINCE,
+    metavar="SINCE",
+    callback=since_value,
     help="Go back this far: 7d, 24h, or a date (UTC) like 2024-02-01.",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Read at most this many older posts.")

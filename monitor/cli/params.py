@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import click
 
@@ -33,19 +32,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class SinceType(click.ParamType):
-    """A click type for ``--since``: the same durations and dates as ``parse_since``."""
-
-    name = "since"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        """Return the moment ``value`` names (already converted values pass through)."""
-        if value is None or isinstance(value, datetime):
-            return value
-        try:
-            return parse_since(str(value))
-        except click.BadParameter as error:
-            self.fail(error.message, param, ctx)
-
-
-SINCE = SinceType()
+def since_value(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An option callback: the moment a ``--since`` value names, or a usage error naming it."""
+    try:
+        return parse_since(value)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, ctx=ctx, param=param) from None

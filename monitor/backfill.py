@@ -65,8 +65,9 @@ class BackfillReport:
 
 @dataclass
 class RescanReport:
-    """What a rescan found: posts scanned, newly flagged, matches recorded, alert rows."""
+    """What a rescan found: posts scanned of ``total``, newly flagged, matches, alert rows."""
 
+    total: int = 0
     scanned: int = 0
     flagged: int = 0
     matches: int = 0
@@ -291,6 +292,7 @@ async def rescan(
     report = RescanReport()
     try:
         classifier = _classifier(config, await repository.channels())
+        report.total = await repository.count_posts()  # counted first: the bar shows a total
         after = 0
         while stored := await repository.stored_posts_after(after, RESCAN_CHUNK):
             items = [(s.id, classifier.classify(s.post)) for s in stored]

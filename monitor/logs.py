@@ -90,6 +90,27 @@ def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
     return event_dict
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """A handler that writes to whatever ``sys.stderr`` is when a line is logged.
+
+    While a rich progress bar is live, rich swaps ``sys.stderr`` for a proxy that prints each
+    line above the bar; a handler holding on to the original stream would write through the
+    bar and break it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        """Ignore the stream ``StreamHandler`` sets: the current one is looked up each time."""
+
+
 def configure_logging(
     level: str = "info", log_format: str = "auto", stream: TextIO | None = None
 ) -> None:
@@ -98,8 +119,10 @@ def configure_logging(
     Args:
         level: minimum level name (debug, info, warning, error).
         log_format: ``console``, ``json``, or ``auto`` (console on a terminal).
-        stream: where log lines go (default: stderr).
+        stream: where log lines go (default: the current stderr, even once swapped for
+            another, as a live progress bar does).
     """
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     stream = stream or sys.stderr
     numeric_level = logging.getLevelName(level.upper())
     shared = _shared_processors()
@@ -111,7 +134,6 @@ def configure_logging(
             _renderer(log_format, stream),
         ],
     )
-    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

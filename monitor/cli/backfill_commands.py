@@ -107,7 +107,12 @@ def rescan(ctx: click.Context, alert: bool) -> None:
 
     def on_chunk(report: RescanReport) -> None:
         progress.start()
-        progress.update(task, completed=report.scanned, flagged=report.flagged)
+        progress.update(
+            task,
+            completed=report.scanned,
+            total=max(report.total, report.scanned),  # posts stored meanwhile are scanned too
+            flagged=report.flagged,
+        )
 
     try:
         report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))

@@ -2,8 +2,8 @@
 
 Console rendering on a terminal, JSON lines otherwise. The standard-library loggers of telethon,
 sqlalchemy and apscheduler are routed through the same processor chain, and a redaction
-processor masks secrets wherever they appear, by key and by value. This module must not import
-anything from the edges.
+processor masks secrets wherever they appear, by key, by value and by shape (bot tokens,
+sessions, invite links). This module must not import anything from the edges.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
+
+from monitor.invite_links import mask_invite_links
 
 REDACTED = "**********"
 SECRET_KEY = re.compile(
@@ -43,6 +45,7 @@ class SecretRedactor:
 
     def mask_text(self, text: str) -> str:
         """Return ``text`` with every known secret value and secret shape masked."""
+        text = mask_invite_links(text)  # first, so a link keeps the start of its hash
         # Longest first: masking a short secret inside a longer one would leave its tail.
         for value in sorted(self._values, key=len, reverse=True):
             if value in text:

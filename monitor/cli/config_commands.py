@@ -9,6 +9,7 @@ import click
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
 from monitor.config import mask_url_password
+from monitor.invite_links import mask_invite_links
 
 
 @cli.command("check-config")
@@ -20,7 +21,8 @@ def check_config(ctx: click.Context) -> None:
     config = load_cli_config(ctx, required=True)
     effective = config.model_dump(mode="json")
     effective["database"]["url"] = mask_url_password(config.database.url)
-    click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
+    # Invite links are secrets too, wherever they sit (channels, sink filters).
+    click.echo(mask_invite_links(json.dumps(effective, indent=2, ensure_ascii=False)))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 
 

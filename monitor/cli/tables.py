@@ -61,7 +61,7 @@ def channels_table(
         channel = row.channel
         wait = channel.flood_wait_until
         table.add_row(
-            channel.label if channel.resolved else channel.ref,
+            channel.label,  # never the raw reference: an invite link's hash is a secret
             channel.status,
             age(channel.last_post_at, now),
             str(channel.cursor),

@@ -20,6 +20,7 @@ from monitor.channels import ChannelWatcher
 from monitor.config import Config, TelegramSettings
 from monitor.daemon import build_governor, channel_tags, load_rules, prepare_database
 from monitor.errors import ConfigError, SessionError, TelegramError
+from monitor.invite_links import mask_invite_links
 from monitor.logs import get_logger
 from monitor.models import Channel, Post
 from monitor.pipeline import PAGE, Classifier, Stages, classify_all, fold_albums
@@ -158,7 +159,7 @@ async def _find_channel(watcher: ChannelWatcher, ref: str) -> Channel:
     if resolved is None:
         stored = await watcher.repository.channel(channel.id)
         reason = stored.last_error or "see the log"
-        raise TelegramError(f"cannot resolve {ref} ({stored.status}): {reason}")
+        raise TelegramError(f"cannot resolve {mask_invite_links(ref)} ({stored.status}): {reason}")
     return resolved
 
 

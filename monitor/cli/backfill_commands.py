@@ -20,6 +20,7 @@ from rich.progress import (
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
 from monitor.cli.params import since_value
+from monitor.invite_links import mask_invite_links
 
 if TYPE_CHECKING:
     from monitor.backfill import BackfillReport
@@ -62,7 +63,7 @@ def backfill(
     config = load_cli_config(ctx, required=True)
     request = BackfillRequest(channel, since=since, limit=limit, alert=alert)
     progress = _progress()  # shown from the first page on, so errors come without a bar
-    task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
+    task = progress.add_task(f"backfill {mask_invite_links(channel)}", total=limit, flagged=0)
 
     def on_page(report: BackfillReport) -> None:
         progress.start()

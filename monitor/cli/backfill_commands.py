@@ -66,8 +66,8 @@ def backfill(
     task = progress.add_task(f"backfill {mask_invite_links(channel)}", total=limit, flagged=0)
 
     def on_page(report: BackfillReport) -> None:
-        progress.start()
         _advance(progress, task, report, limit)
+        progress.start()  # after the update: the first frame already has the total
 
     try:
         report = asyncio.run(run_backfill(config, request, on_page))
@@ -107,13 +107,13 @@ def rescan(ctx: click.Context, alert: bool) -> None:
     task = progress.add_task("rescan", total=None, flagged=0)
 
     def on_chunk(report: RescanReport) -> None:
-        progress.start()
         progress.update(
             task,
             completed=report.scanned,
             total=max(report.total, report.scanned),  # posts stored meanwhile are scanned too
             flagged=report.flagged,
         )
+        progress.start()
 
     try:
         report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))

@@ -14,6 +14,7 @@ import click
 
 from monitor import __version__
 from monitor.errors import MonitorError
+from monitor.invite_links import mask_invite_links
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,7 +56,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except MonitorError as error:
-            fail(str(error), error.exit_code)
+            # A message may quote a channel reference; an invite link's hash is a secret.
+            fail(mask_invite_links(str(error)), error.exit_code)
             raise  # unreachable: fail() exits
 
     return wrapper

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 
 from monitor.errors import ConfigError
@@ -91,3 +92,20 @@ def test_channel_label_and_logs_hide_the_invite_hash() -> None:
     event = redactor(None, "info", {"event": "channel_resolved", "channel": f"t.me/+{HASH}"})
     assert event["channel"] == "t.me/+AbCd…"
     assert HASH not in str(redactor(None, "info", {"event": "x", "error": f"hash {HASH} expired"}))
+
+
+def test_cli_errors_mask_invite_links() -> None:
+    """An error a command reports (here: a channel that cannot be resolved) masks the hash."""
+    from click.testing import CliRunner
+
+    from monitor.cli.base import handle_errors
+    from monitor.errors import TelegramError
+
+    @click.command()
+    @handle_errors
+    def resolve() -> None:
+        raise TelegramError(f"cannot resolve https://t.me/joinchat/{HASH} (not_found)")
+
+    result = CliRunner().invoke(resolve)
+    assert result.exit_code == TelegramError.exit_code
+    assert result.stderr == "cannot resolve https://t.me/joinchat/AbCd… (not_found)\n"

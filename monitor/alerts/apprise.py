@@ -9,16 +9,19 @@ Apprise reports no status codes or Retry-After, so every failure is retried by t
 dispatcher's backoff. URLs are checked when the sink is built, so a typo fails at startup.
 This module must not retry or sleep by itself and must never show a URL (they carry tokens)
 in a repr, a log line or an error: only its scheme.
+
+Apprise is an optional extra (``pip install 'telegram-discipline-monitor[apprise]'``): it is
+imported when an apprise sink is built, and its absence is a one-line config error then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import warnings
+from types import ModuleType
 from typing import Any, ClassVar
-
-import apprise
 
 from monitor.alerts.format import Message
 from monitor.alerts.sink import SendResult
@@ -26,13 +29,31 @@ from monitor.config import AppriseSinkSettings, Config
 from monitor.errors import AlertError, ConfigError
 from monitor.models import Alert
 
+#: The one line a config with an apprise sink gets when the extra is not installed.
+MISSING_EXTRA = (
+    'kind = "apprise" needs Apprise, which is not installed; '
+    "install the extra: pip install 'telegram-discipline-monitor[apprise]'"
+)
+
+
+def load_apprise() -> ModuleType:
+    """Import Apprise (the ``apprise`` extra).
+
+    Raises:
+        ConfigError: Apprise is not installed; the one line says which extra brings it.
+    """
+    try:
+        return importlib.import_module("apprise")
+    except ImportError:
+        raise ConfigError([MISSING_EXTRA]) from None
+
 
 def scheme(url: str) -> str:
     """Return the scheme of an Apprise URL (``json``, ``slack``, ...), the part safe to show."""
     return url.split("://", 1)[0] if "://" in url else "?"
 
 
-def _understood(url: str) -> bool:
+def _understood(apprise: ModuleType, url: str) -> bool:
     """Return whether Apprise knows the URL's service and can parse it."""
     # Apprise logs its own "Unsupported URL" error; the caller says it once, in its words.
     logger = logging.getLogger("apprise")
@@ -47,7 +68,7 @@ def _understood(url: str) -> bool:
         logger.disabled = was_disabled
 
 
-def _notify(url: str, message: Message) -> bool:
+def _notify(apprise: ModuleType, url: str, message: Message) -> bool:
     """Notify one URL (blocking; run it in a thread) and return whether it accepted."""
     client = apprise.Apprise()
     client.add(url)
@@ -68,9 +89,10 @@ class AppriseSink:
 
     def __init__(self, settings: AppriseSinkSettings) -> None:
         self.settings = settings
+        self._apprise = load_apprise()
         self._urls = [url.get_secret_value() for url in settings.urls]
         self._accepted: dict[tuple[int, ...], set[int]] = {}
-        bad = [i for i, url in enumerate(self._urls) if not _understood(url)]
+        bad = [i for i, url in enumerate(self._urls) if not _understood(self._apprise, url)]
         if bad:
             raise ConfigError(
                 [
@@ -110,7 +132,7 @@ class AppriseSink:
         for index, url in enumerate(self._urls):
             if index in done:
                 continue
-            if await asyncio.to_thread(_notify, url, message):
+            if await asyncio.to_thread(_notify, self._apprise, url, message):
                 done.add(index)
             else:
                 failed.append(index)

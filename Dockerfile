@@ -33,7 +33,7 @@ COPY config.example.toml /usr/share/telegram-monitor/config.example.toml
 ENV PATH=/opt/monitor/bin:$PATH \
     MONITOR_CONFIG=/data/monitor.toml \
     PYTHONUNBUFFERED=1
-USER monitor
+USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 # Logs are JSON lines on stderr (not a terminal), which container runtimes collect.

@@ -31,6 +31,8 @@ JOIN_LIMIT = 500
 JOIN_WARNING = 450
 # A channel found private, deleted or banned is tried again this often, in case it recovered.
 RETRY_UNAVAILABLE = timedelta(hours=1)
+# After this many failed cycles in a row a channel is `failing`: status, metric, one notice.
+FAILING_AFTER = 3
 
 
 @dataclass
@@ -45,7 +47,10 @@ class Counters:
     posts: int = 0
     flagged: int = 0
     alerts: int = 0
+    failed_posts: int = 0
     per_channel: dict[int, CycleReport] = field(default_factory=dict)
+    # Cycles failed in a row, by channel row id (0 again after a cycle that succeeds).
+    failing: dict[int, int] = field(default_factory=dict)
 
 
 class ChannelWatcher:
@@ -182,8 +187,11 @@ class ChannelWatcher:
                 return None
             return await self._poll(channel)
         except SQLAlchemyError as error:
-            self.counters.failures += 1
-            log.error("cycle_failed", reason="database", error=_first_line(error))
+            await self._failed(channel_id, "database", _first_line(error))
+            return None
+        except Exception as error:  # one channel's cycle is the unit of failure
+            log.exception("cycle_crashed", channel_id=channel_id)
+            await self._failed(channel_id, "bug", _first_line(error))
             return None
         finally:
             clear_context("channel_id")
@@ -201,30 +209,74 @@ class ChannelWatcher:
             self.on_fatal(error)
             return None
         except TelegramError as error:
-            self.counters.failures += 1
-            log.warning("cycle_failed", channel=channel.label, reason="telegram", error=str(error))
+            await self._failed(channel.id, "telegram", str(error))
             return None
         self._count(channel, report)
         return report
 
+    async def _failed(self, channel_id: int, reason: str, error: str) -> None:
+        """Count a failed cycle; the FAILING_AFTER-th in a row makes the channel `failing`."""
+        self.counters.failures += 1
+        in_a_row = self.counters.failing.get(channel_id, 0) + 1
+        try:  # the database may be the very thing that fails: then memory still counts
+            in_a_row, announce = await self.repository.record_failure(
+                channel_id, error, failing_after=FAILING_AFTER
+            )
+        except SQLAlchemyError as problem:
+            log.warning("channel_failure_unrecorded", error=_first_line(problem))
+            announce = False
+        self.counters.failing[channel_id] = in_a_row
+        log.warning(
+            "cycle_failed", channel_id=channel_id, reason=reason, error=error, in_a_row=in_a_row
+        )
+        if announce:
+            try:
+                await self._announce_failing(channel_id, in_a_row, error)
+            except SQLAlchemyError as problem:
+                log.warning("channel_failure_unrecorded", error=_first_line(problem))
+
+    async def _announce_failing(self, channel_id: int, in_a_row: int, error: str) -> None:
+        channel = await self.repository.channel(channel_id)
+        log.error("channel_failing", channel=channel.label, in_a_row=in_a_row, error=error)
+        text = (
+            f"Channel {channel.label} is failing: {in_a_row} cycles in a row failed "
+            f"(last error: {error}). Its posts are not being read; see `monitor channels`."
+        )
+        sinks = [sink.name for sink in self.config.alerts if sink.enabled]
+        created = await self.repository.add_operational_alert(
+            sinks, text, key=f"channel:{channel_id}:failing"
+        )
+        if created:
+            self.stages.on_alerts(created)
+
+    def count_live(self, channel: Channel, report: CycleReport) -> None:
+        """Add what live updates stored to the totals (each post and flag counted once)."""
+        self._add(channel, report)
+
     def _resting(self, channel: Channel) -> bool:
         """Tell whether an unavailable channel should not be polled yet."""
-        if channel.status == "active":
+        if channel.status in ("active", "failing"):
             return False
         polled = channel.last_polled_at
         return polled is not None and datetime.now(UTC) - polled < RETRY_UNAVAILABLE
 
     def _count(self, channel: Channel, report: CycleReport) -> None:
+        self.counters.cycles += 1
+        self.counters.failing[channel.id] = 0
+        self._add(channel, report)
+
+    def _add(self, channel: Channel, report: CycleReport) -> None:
         counters = self.counters
-        counters.cycles += 1
         counters.posts += report.new
         counters.flagged += report.flagged
         counters.alerts += report.alerts
         counters.missed_by_live += report.missed_by_live
+        counters.failed_posts += report.failed_posts
         total = counters.per_channel.setdefault(channel.id, CycleReport())
         total.new += report.new
         total.flagged += report.flagged
         total.missed_by_live += report.missed_by_live
+        total.failed_posts += report.failed_posts
 
     async def _flood_wait(self, channel: Channel, wait: FloodWait) -> None:
         until = datetime.now(UTC) + timedelta(seconds=wait.seconds)
@@ -251,4 +303,6 @@ class ChannelWatcher:
 
 
 def _first_line(error: BaseException) -> str:
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return lines[0][:300]

@@ -10,6 +10,7 @@ and is persisted, a dropped connection or database outage waits for the next int
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -209,31 +210,40 @@ class ChannelWatcher:
             self.on_fatal(error)
             return None
         except TelegramError as error:
-            await self._failed(channel.id, "telegram", str(error))
+            await self._failed(channel.id, "telegram", str(error), channel.label)
             return None
         self._count(channel, report)
         return report
 
-    async def _failed(self, channel_id: int, reason: str, error: str) -> None:
-        """Count a failed cycle; the FAILING_AFTER-th in a row makes the channel `failing`."""
+    async def _failed(
+        self, channel_id: int, reason: str, error: str, label: str | None = None
+    ) -> None:
+        """Count a failed cycle; the FAILING_AFTER-th in a row makes the channel `failing`.
+
+        One log line per failure: when the database is what fails, the failure cannot be
+        recorded there and is counted in memory only (``recorded=False``).
+        """
         self.counters.failures += 1
-        in_a_row = self.counters.failing.get(channel_id, 0) + 1
-        try:  # the database may be the very thing that fails: then memory still counts
+        in_a_row, announce, recorded = self.counters.failing.get(channel_id, 0) + 1, False, True
+        try:
             in_a_row, announce = await self.repository.record_failure(
                 channel_id, error, failing_after=FAILING_AFTER
             )
-        except SQLAlchemyError as problem:
-            log.warning("channel_failure_unrecorded", error=_first_line(problem))
-            announce = False
+        except SQLAlchemyError:
+            recorded = False
         self.counters.failing[channel_id] = in_a_row
         log.warning(
-            "cycle_failed", channel_id=channel_id, reason=reason, error=error, in_a_row=in_a_row
+            "cycle_failed",
+            channel=label,
+            reason=reason,
+            error=error,
+            in_a_row=in_a_row,
+            recorded=recorded,
         )
         if announce:
-            try:
+            # Lost only if the database fails between two statements; status and metric stay.
+            with contextlib.suppress(SQLAlchemyError):
                 await self._announce_failing(channel_id, in_a_row, error)
-            except SQLAlchemyError as problem:
-                log.warning("channel_failure_unrecorded", error=_first_line(problem))
 
     async def _announce_failing(self, channel_id: int, in_a_row: int, error: str) -> None:
         channel = await self.repository.channel(channel_id)

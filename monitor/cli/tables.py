@@ -52,9 +52,9 @@ def channels_table(
         "lag",
         "interval",
         "flagged",
-        "post errors",
         "flood wait",
         "last error",
+        "post errors",
     ):
         table.add_column(column)
     for row in rows:
@@ -68,8 +68,8 @@ def channels_table(
             age(channel.last_polled_at, now),
             f"{intervals[channel.id]:.0f}s" if channel.id in intervals else "-",
             str(row.flagged),
-            str(row.post_errors),
             duration((wait - now).total_seconds()) if wait and wait > now else "-",
             (channel.last_error or "")[:60],
+            str(row.post_errors),
         )
     (console or Console()).print(table)

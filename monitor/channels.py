@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import ChannelSettings, Config
 from monitor.errors import ConfigError, SessionError, TelegramError
 from monitor.logs import bind_context, clear_context, get_logger
-from monitor.models import Channel
+from monitor.models import Channel, storable_text
 from monitor.pipeline import CycleReport, Stages, run_cycle
 from monitor.storage.repository import Repository
 from monitor.telegram.refs import parse_ref
@@ -248,7 +248,7 @@ class ChannelWatcher:
     async def _announce_failing(self, channel_id: int, in_a_row: int, error: str) -> None:
         channel = await self.repository.channel(channel_id)
         log.error("channel_failing", channel=channel.label, in_a_row=in_a_row, error=error)
-        text = (
+        text = storable_text(
             f"Channel {channel.label} is failing: {in_a_row} cycles in a row failed "
             f"(last error: {error}). Its posts are not being read; see `monitor channels`."
         )

@@ -2,8 +2,8 @@
 
 Console rendering on a terminal, JSON lines otherwise. The standard-library loggers of telethon,
 sqlalchemy and apscheduler are routed through the same processor chain, and a redaction
-processor masks secrets wherever they appear, by key and by value. This module must not import
-anything from the edges.
+processor masks secrets wherever they appear, by key, by value and by shape (bot tokens,
+sessions, invite links). This module must not import anything from the edges.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
+
+from monitor.invite_links import mask_invite_links
 
 REDACTED = "**********"
 SECRET_KEY = re.compile(
@@ -43,6 +45,7 @@ class SecretRedactor:
 
     def mask_text(self, text: str) -> str:
         """Return ``text`` with every known secret value and secret shape masked."""
+        text = mask_invite_links(text)  # first, so a link keeps the start of its hash
         # Longest first: masking a short secret inside a longer one would leave its tail.
         for value in sorted(self._values, key=len, reverse=True):
             if value in text:
@@ -90,6 +93,27 @@ def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
     return event_dict
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """A handler that writes to whatever ``sys.stderr`` is when a line is logged.
+
+    While a rich progress bar is live, rich swaps ``sys.stderr`` for a proxy that prints each
+    line above the bar; a handler holding on to the original stream would write through the
+    bar and break it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        """Ignore the stream ``StreamHandler`` sets: the current one is looked up each time."""
+
+
 def configure_logging(
     level: str = "info", log_format: str = "auto", stream: TextIO | None = None
 ) -> None:
@@ -98,8 +122,10 @@ def configure_logging(
     Args:
         level: minimum level name (debug, info, warning, error).
         log_format: ``console``, ``json``, or ``auto`` (console on a terminal).
-        stream: where log lines go (default: stderr).
+        stream: where log lines go (default: the current stderr, even once swapped for
+            another, as a live progress bar does).
     """
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     stream = stream or sys.stderr
     numeric_level = logging.getLevelName(level.upper())
     shared = _shared_processors()
@@ -111,7 +137,6 @@ def configure_logging(
             _renderer(log_format, stream),
         ],
     )
-    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.invite_links import mask_invite_links
+
 # What no database takes in text: NUL (PostgreSQL refuses it) and lone surrogates (not
 # encodable as UTF-8, so neither SQLite nor PostgreSQL). Each is replaced by U+FFFD, one
 # character for one, so the rules' spans index the stored text exactly.
@@ -143,10 +145,10 @@ class Channel:
 
     @property
     def label(self) -> str:
-        """Return a human name: @username, the title, or the reference."""
+        """Return a human name: @username, the title, or the reference (invite hash masked)."""
         if self.username:
             return f"@{self.username}"
-        return self.title or self.ref
+        return self.title or mask_invite_links(self.ref)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,17 +66,6 @@ def _with_outbox(config: Config, work: Callable[[Outbox], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def _row(item: OutboxItem, now: datetime) -> str:
-    from monitor.cli.tables import duration
-
-    where = item.alert.post.link if item.alert else f"notice: {item.notice or ''}"[:60]
-    wait = (item.next_attempt_at - now).total_seconds()
-    due = "-" if item.state != "pending" else ("now" if wait <= 0 else f"in {duration(wait)}")
-    error = (item.last_error or "").replace("\n", " ")[:80]
-    columns = f"{item.id:>6}  {item.sink:<14} {item.state:<8} {item.attempts:>3}  {due:<10}"
-    return f"{columns} {where}  {error}"
-
-
 def _report_changed(verb: str, count: int, ids: Sequence[int]) -> None:
     """Say how many alerts changed; exit 1 when some of the ``ids`` asked for were not."""
     click.echo(f"{verb} {count} alert{'s' if count != 1 else ''}.")
@@ -106,10 +95,9 @@ def alerts(ctx: click.Context) -> None:
     if not items:
         click.echo("No pending or failed alerts.")
         return
-    now = datetime.now(UTC)
-    click.echo(f"{'ID':>6}  {'SINK':<14} {'STATE':<8} {'TRY':>3}  {'NEXT':<10} POST  LAST ERROR")
-    for item in items:
-        click.echo(_row(item, now))
+    from monitor.cli.tables import alerts_table
+
+    alerts_table(items, datetime.now(UTC))
     enabled = {sink.name for sink in config.alerts if sink.enabled}
     for sink in sorted({item.sink for item in items} - enabled):
         count = sum(1 for item in items if item.sink == sink)

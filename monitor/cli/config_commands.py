@@ -9,7 +9,7 @@ import click
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
 from monitor.config import mask_url_password
-from monitor.storage import migrate
+from monitor.invite_links import mask_invite_links
 
 
 @cli.command("check-config")
@@ -21,7 +21,8 @@ def check_config(ctx: click.Context) -> None:
     config = load_cli_config(ctx, required=True)
     effective = config.model_dump(mode="json")
     effective["database"]["url"] = mask_url_password(config.database.url)
-    click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
+    # Invite links are secrets too, wherever they sit (channels, sink filters).
+    click.echo(mask_invite_links(json.dumps(effective, indent=2, ensure_ascii=False)))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 
 
@@ -37,6 +38,8 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Migrate the database to the newest schema (safe to run on every start)."""
+    from monitor.storage import migrate  # alembic: only for the commands that migrate
+
     config = load_cli_config(ctx)
     migrate.upgrade(config.database.url, revision)
     click.echo(f"database at {migrate.current_revision(config.database.url)} (head)")
@@ -48,6 +51,8 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
     """Print the database's schema revision and whether it is up to date."""
+    from monitor.storage import migrate
+
     config = load_cli_config(ctx)
     current = migrate.current_revision(config.database.url)
     head = migrate.head_revision()

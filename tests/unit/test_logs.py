@@ -93,3 +93,22 @@ def test_level_filters() -> None:
     get_logger("monitor.test").info("quiet")
     get_logger("monitor.test").warning("loud")
     assert [line["event"] for line in _lines(stream)] == ["loud"]
+
+
+def test_log_lines_print_above_a_live_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """While a rich progress bar is live, a log line goes through its console, above the bar.
+
+    The handler used to hold the stderr of its start and wrote straight through the bar.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    configure_logging("info", "console")
+    screen = io.StringIO()
+    with Progress(console=Console(file=screen, force_terminal=True, width=100)) as progress:
+        progress.add_task("rescan", total=10)
+        get_logger("monitor.test").warning("flood_wait", seconds=3)
+    assert "flood_wait" in screen.getvalue()
+    assert "flood_wait" not in capsys.readouterr().err
+    get_logger("monitor.test").warning("after_the_bar")
+    assert "after_the_bar" in capsys.readouterr().err

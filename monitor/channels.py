@@ -5,7 +5,9 @@ most once (under the resolve budget, never in the polling loop), public channels
 (under the join budget) so live updates arrive, and each poll runs ``run_cycle`` with every
 failure recorded on the channel rather than raised: a private or deleted channel gets a status,
 a log line and one operational alert, a flood wait pauses that kind of call for all channels
-and is persisted, a dropped connection or database outage waits for the next interval.
+and is persisted, a dropped connection or database outage waits for the next interval. Cycles
+that fail ``FAILING_AFTER`` times in a row make the channel ``failing`` (its status, a metric
+and one operational alert) until a cycle succeeds.
 """
 
 from __future__ import annotations

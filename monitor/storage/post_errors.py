@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,8 +30,10 @@ from monitor.storage.tables import PostErrorRow, utcnow
 post_errors_t = cast(Table, PostErrorRow.__table__)
 
 ERROR_MAX = 300
+# ProgrammingError: the code and the schema disagree (a missing column): no post's fault.
 _TROUBLE = (
     OperationalError,
+    ProgrammingError,
     InterfaceError,
     DisconnectionError,
     PoolTimeoutError,

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from monitor.storage.post_errors import database_trouble, describe_error
 
@@ -18,6 +24,7 @@ class DriverError(Exception):
         pytest.param(OperationalError("INSERT", {}, DriverError("locked")), True, id="locked"),
         pytest.param(InterfaceError("INSERT", {}, DriverError("closed")), True, id="closed"),
         pytest.param(ConnectionRefusedError("refused"), True, id="refused"),
+        pytest.param(ProgrammingError("INSERT", {}, DriverError("no column")), True, id="schema"),
         pytest.param(TimeoutError(), True, id="timeout"),
         pytest.param(
             DBAPIError("INSERT", {}, DriverError("terminating"), connection_invalidated=True),

@@ -208,3 +208,25 @@ async def test_flag_found_live_is_counted_once(world: MonitorWorld) -> None:
     heartbeat = json.loads((world.folder / "monitor.heartbeat").read_text(encoding="utf-8"))
     assert (heartbeat["flagged"], heartbeat["posts"]) == (1, 2)
     assert await world.stop_daemon(daemon) == 0
+
+
+async def test_live_post_the_database_refuses_is_recorded(world: MonitorWorld) -> None:
+    """A live post the database refuses is recorded; the next live post and the sweep go on."""
+    channel = world.server.add_channel(username="refuse_live", title="Refuse live")
+    await world.server.post(channel, PLAIN)
+    world.write_config(["@refuse_live"], interval=3600)
+    await _refuse_post(world, 2)
+    await world.login()
+    daemon = world.start_daemon()
+    await wait_until(lambda: world.scalar("select joined from channels where joined"))
+    await wait_until(lambda: world.scalar("select count(*) from posts"))
+    refused = await world.server.post(channel, FLAGGED)
+    after = await world.server.post(channel, "Ещё один дезертир объявлен в розыск")
+    assert refused == 2
+    await wait_until(lambda: world.scalar(f"select count(*) from posts where message_id = {after}"))
+    assert await world.scalar("select message_id from post_errors") == refused
+    assert daemon.watcher is not None
+    assert await daemon.watcher.poll(1) is not None  # the sweep re-reads it and goes on
+    assert await world.scalar("select last_message_id from channels") == after
+    assert await world.scalar("select status from channels") == "active"
+    assert await world.stop_daemon(daemon) == 0

@@ -34,14 +34,11 @@ FIELDS = [
 def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T]]) -> T:
     """Run ``work`` with a browser on the configured database, closing it afterwards."""
     from monitor.storage.browse import Browser
-    from monitor.storage.engine import create_engine
+    from monitor.storage.engine import existing_database
 
     async def run() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Browser(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 

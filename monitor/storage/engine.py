@@ -11,12 +11,23 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from monitor.errors import ConfigError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+#: What a database that is down, locked or restarting raises: the daemon logs one line and
+#: retries; anything else is a bug and keeps its traceback.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
+
+
+def error_line(error: BaseException) -> str:
+    """Return the first line of a database error (the driver's own message), for one log line."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first[:300]
 
 
 def async_url(url: str) -> URL:

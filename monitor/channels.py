@@ -183,7 +183,12 @@ class ChannelWatcher:
             return await self._poll(channel)
         except SQLAlchemyError as error:
             self.counters.failures += 1
-            log.error("cycle_failed", reason="database", error=_first_line(error))
+            log.error(
+                "cycle_failed",
+                reason="database",
+                error=_first_line(error),
+                retry="at the channel's next poll",
+            )
             return None
         finally:
             clear_context("channel_id")

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import POSTGRES_URL
 from tests.helpers.monitor_world import MonitorWorld, wait_until
 from tests.helpers.postgres import refuse_connections
-from tests.helpers.processes import exits_within, spawn, stop
+from tests.helpers.processes import exits_within, finish, spawn, stop
+from tests.helpers.telegram_server import BOT_TOKEN
 
 pytestmark = pytest.mark.telegram
 
@@ -107,3 +108,34 @@ async def test_database_outage_logs_one_line_per_failure(world: MonitorWorld) ->
         assert "retry" in event or "retry_in_s" in event, event
     assert len(failures) < 40, [e["event"] for e in failures]
     assert await world.scalar("select count(*) from posts where flagged") == 7
+
+
+async def test_test_alert_through_the_bot_while_the_daemon_runs(world: MonitorWorld) -> None:
+    """``monitor test-alert`` with a bot sink works beside a running daemon using that bot."""
+    bot = world.server.add_bot(BOT_TOKEN, "alerts_bot")
+    group = world.server.add_group("Alerts", members=[bot], username="alerts_chat")
+    channel = world.server.add_channel(username="bot_news", title="Bot news")
+    await world.server.post(channel, "Дезертир задержан")
+    (world.folder / "bot.token").write_text(BOT_TOKEN, encoding="utf-8")
+    sink = '[[alerts]]\nname = "newsroom"\nkind = "telegram"\nchat = "@alerts_chat"\n'
+    world.write_config(["@bot_news"], extra=sink + 'bot_token_file = "bot.token"\n')
+    await world.login()
+    process = spawn(world, "run")
+    try:
+
+        async def delivered() -> bool:
+            return len(world.server.sent_messages(group)) >= 1
+
+        await wait_until(delivered, within=30)
+        for _ in range(2):
+            result = await finish(spawn(world, "test-alert", "newsroom"), within=30)
+            assert result.code == 0, result.stdout + result.stderr
+        assert len(world.server.sent_messages(group)) == 3
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        await exits_within(process, within=10)
+    finally:
+        stop(process)
+    assert process.returncode == 0
+    assert "database is locked" not in process.output().stderr
+    assert not list(world.folder.glob("*alerts*.session")), "no session file per bot to share"

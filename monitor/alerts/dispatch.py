@@ -30,7 +30,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts.filters import hold_until
@@ -412,6 +412,7 @@ class Dispatcher:
             )
             await self.outbox.hold(claimed, now)  # give back what we did take; next cycle retries
             return None
+        message = replace(message, deliveries=tuple(item.delivery_id for item in items))
         try:
             result = await lane.sink.send(lead, message) or SendResult()
         except AlertError as error:

@@ -158,6 +158,8 @@ class Message:
 
     ``alert_ids`` are the alerts it accounts for (several for a digest). ``replaces`` is the
     sink's reference to an earlier message this one updates (a story that gained sources).
+    ``deliveries`` are the outbox rows' delivery ids (UUIDs, the same on every retry) that
+    the dispatcher adds: webhooks send them, signed, as their idempotency key.
     """
 
     event: str
@@ -167,6 +169,7 @@ class Message:
     payload: Mapping[str, Any]
     alert_ids: tuple[int, ...]
     replaces: str | None = None
+    deliveries: tuple[str, ...] = ()
 
     def body(self) -> bytes:
         """Return the JSON body as compact UTF-8 with sorted keys."""

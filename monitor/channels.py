@@ -210,6 +210,8 @@ class ChannelWatcher:
             log.warning("cycle_failed", channel=channel.label, reason="telegram", error=str(error))
             return None
         self._count(channel, report)
+        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
+            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
         return report
 
     def _resting(self, channel: Channel) -> bool:

@@ -52,6 +52,7 @@ def channels_table(
         "lag",
         "interval",
         "flagged",
+        "missed live",
         "flood wait",
         "last error",
     ):
@@ -67,6 +68,7 @@ def channels_table(
             age(channel.last_polled_at, now),
             f"{intervals[channel.id]:.0f}s" if channel.id in intervals else "-",
             str(row.flagged),
+            str(row.missed_by_live),
             duration((wait - now).total_seconds()) if wait and wait > now else "-",
             (channel.last_error or "")[:60],
         )

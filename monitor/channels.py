@@ -215,6 +215,8 @@ class ChannelWatcher:
             await self._failed(channel.id, "telegram", str(error), channel.label)
             return None
         self._count(channel, report)
+        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
+            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
         return report
 
     async def _failed(
@@ -241,6 +243,7 @@ class ChannelWatcher:
             error=error,
             in_a_row=in_a_row,
             recorded=recorded,
+            retry="at the channel's next poll",
         )
         if announce:
             # Lost only if the database fails between two statements; status and metric stay.

@@ -160,6 +160,17 @@ class Browser:
         async with self.engine.connect() as conn:
             return bool((await conn.execute(query)).scalar_one())
 
+    async def latest_alert_key(self, prefix: str) -> str | None:
+        """Return the key of the newest operational alert whose key starts with ``prefix``."""
+        query = (
+            select(alerts_t.c.story_key)
+            .where(alerts_t.c.story_key.startswith(prefix, autoescape=True))
+            .order_by(alerts_t.c.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
+
     async def delivered(self, after_id: int = 0) -> list[DeliveredAlert]:
         """Return alerts delivered (sent) with ids above ``after_id``, oldest first."""
         query = (

@@ -78,6 +78,30 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _category(category: str | None) -> str | None:
+    """Refuse a category that does not exist (a typo would list nothing, with status 0)."""
+    from monitor.rules.schema import CATEGORIES
+
+    if category is not None and category not in CATEGORIES:
+        known = ", ".join(CATEGORIES)
+        raise click.BadParameter(
+            f"unknown category {category!r} (one of {known})", None, None, "'--category'"
+        )
+    return category
+
+
+async def _checked(
+    browser: Browser,
+    criteria: PostFilter,
+    read: Callable[[PostFilter], Coroutine[Any, Any, list[StoredPost]]],
+) -> list[StoredPost]:
+    """Refuse a channel or rule the database has never seen, then read the posts."""
+    problem = await browser.unknown_filter(criteria)
+    if problem:
+        raise click.UsageError(problem)
+    return await read(criteria)
+
+
 def write_rows(posts: list[StoredPost] | Any, fmt: str, out: TextIO) -> None:
     """Write posts as json (one array), jsonl or csv."""
     rows = [flat_row(post) for post in posts]
@@ -118,8 +142,8 @@ def flagged(
 ) -> None:
     """List recent flagged posts, newest first (a table, or JSON/CSV for analysts)."""
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
-    posts = with_browser(config, lambda browser: browser.posts(criteria))
+    criteria = PostFilter(parse_since(since), _category(category), channel, rule, True, limit)
+    posts = with_browser(config, lambda browser: _checked(browser, criteria, browser.posts))
     if fmt == "table":
         posts_table(posts, Console())
     else:
@@ -153,10 +177,15 @@ def export(
 ) -> None:
     """Export flagged (or all) posts with links, matched terms and categories, oldest first."""
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
+    criteria = PostFilter(
+        parse_since(since), _category(category), channel, rule, not all_posts, None
+    )
 
     async def collect(browser: Browser) -> list[StoredPost]:
-        return [post async for post in browser.stream(criteria)]
+        async def stream(criteria: PostFilter) -> list[StoredPost]:
+            return [post async for post in browser.stream(criteria)]
+
+        return await _checked(browser, criteria, stream)
 
     posts = with_browser(config, collect)
     if output is None:

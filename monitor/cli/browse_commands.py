@@ -20,7 +20,7 @@ from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --help
-    from monitor.storage.browse import Browser
+    from monitor.storage.browse import Browser, PostFilter
     from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")

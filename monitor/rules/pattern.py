@@ -260,11 +260,11 @@ class _Writer:
         if op is _c.LITERAL:
             return _class(((av, av),)) if av > 0x7F or not chr(av).isalnum() else chr(av)
         if op is _c.NOT_LITERAL:
-            return _class(_complement(((av, av),)))
+            return _class(((av, av),), negate=True)
         if op is _c.ANY:
             return "."
         if op is _c.IN:
-            return _class(self.charset(av))
+            return self.class_text(av)
         if op is _c.BRANCH:
             return "(?:" + "|".join(self.sequence(b.data) for b in av[1]) + ")"
         if op is _c.SUBPATTERN:
@@ -295,6 +295,19 @@ class _Writer:
 
     def charset(self, items: Sequence[Any]) -> Ranges:
         """The code points a ``[...]`` (or ``\\w``…) item list matches."""
+        ranges, negate = self._positive(items)
+        return _complement(ranges) if negate else ranges
+
+    def class_text(self, items: Sequence[Any]) -> str:
+        """Write a class; a negated one stays ``[^…]`` so that RE2 folds case before negating.
+
+        (``(?i)[^а]`` must not match "а"; the complement written out would contain "А".)
+        """
+        ranges, negate = self._positive(items)
+        return _class(ranges, negate=negate)
+
+    def _positive(self, items: Sequence[Any]) -> tuple[Ranges, bool]:
+        """The code points listed in a class, and whether the class is negated."""
         ranges: list[tuple[int, int]] = []
         negate = False
         for op, av in items:
@@ -306,12 +319,11 @@ class _Writer:
                 ranges.append(av)
             elif op is _c.CATEGORY:
                 name, inverted = _CATEGORIES[str(av)]
-                found = _category(name, self.ascii)
+                found = _category(name, self.ascii)  # case-closed, and so is its complement
                 ranges.extend(_complement(found) if inverted else found)
             else:  # pragma: no cover - the parser puts nothing else in a class
                 raise UnsupportedError(str(op).lower())
-        merged = _merge(ranges)
-        return _complement(merged) if negate else merged
+        return _merge(ranges), negate
 
 
 _UNSUPPORTED = {
@@ -469,13 +481,15 @@ def _overlaps(first: Ranges, second: Ranges) -> bool:
     return any(low <= hi and lo <= high for low, high in first for lo, hi in second)
 
 
-def _class(ranges: Ranges) -> str:
+def _class(ranges: Ranges, *, negate: bool = False) -> str:
     """Write ranges as an RE2 class (surrogates left out: UTF-8 text has none)."""
     parts = []
     for low, high in ranges:
         for lo, hi in _without_surrogates(low, high):
             parts.append(f"\\x{{{lo:X}}}" if lo == hi else f"\\x{{{lo:X}}}-\\x{{{hi:X}}}")
-    return "[" + "".join(parts) + "]" if parts else "[^\\x00-\\x{10FFFF}]"
+    if not parts:  # nothing listed: [] never matches, [^] matches anything
+        return "[\\x00-\\x{10FFFF}]" if negate else "[^\\x00-\\x{10FFFF}]"
+    return ("[^" if negate else "[") + "".join(parts) + "]"
 
 
 def _without_surrogates(low: int, high: int) -> list[tuple[int, int]]:

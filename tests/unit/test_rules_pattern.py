@@ -32,6 +32,8 @@ SAME_AS_PYTHON = [
     pytest.param(r"(?i:СЗЧ)\s?\d{1,3}", "сзч 12 СЗЧ7", id="scoped-flags"),
     pytest.param(r"a.{0,3}?b", "a12b a\nb", id="lazy-dot"),
     pytest.param(r"[а-я]+", "СОЛДАТ ёж Ёж", id="ignorecase-class"),
+    pytest.param(r"[^а\s]+", "баАб ааа", id="ignorecase-negated-class"),
+    pytest.param(r"б[^а]", "ба бА бб", id="ignorecase-not-literal"),
     pytest.param(r"(а+)+$", "а" * 12 + "!", id="catastrophic-no-match"),
     pytest.param(r"(а+)+$", "а" * 40, id="catastrophic-match"),
 ]
@@ -61,6 +63,8 @@ PROPERTY_PATTERNS = [
     r"[^\w\s]+",
     r"а\S*$",
     r"\Bб",
+    r"[^а]+",
+    r"б[^\Wа]",
 ]
 ALPHABET = "абАБ1٣_ .,\n\u00a0x"
 

@@ -20,9 +20,12 @@ Response: any 2xx is success. 429, 5xx (and 408) are retried later, honouring
 ``Retry-After`` (seconds or an HTTP date). Redirects are not followed, and every other
 status fails permanently. Timeouts and connection errors are retried.
 
-The POST runs ``urllib.request`` in a worker thread: no HTTP client is a dependency. This
-module must not retry, sleep or touch the outbox (the dispatcher does), and must not show
-the secret, the configured headers, or the URL's query and password in a repr or an error.
+The POST goes through one ``httpx.AsyncClient`` per sink, opened on the first send and closed
+by ``aclose``: its connections are kept alive between alerts, and ``timeout`` bounds the whole
+request (connect, send, the reply's headers and first bytes), however slowly a receiver
+drips its answer. This module must not retry, sleep or touch the outbox (the dispatcher
+does), and must not show the secret, the configured headers, or the URL's query and password
+in a repr or an error.
 """
 
 from __future__ import annotations
@@ -31,8 +34,6 @@ import asyncio
 import hashlib
 import hmac
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
 from urllib.parse import urlsplit
+
+import httpx
 
 from monitor import __version__
 from monitor.alerts.format import Message
@@ -123,34 +126,34 @@ class Reply:
     snippet: str
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: a POST must not silently become a GET somewhere else."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+_SNIPPET = 200
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect())
+def open_client(timeout: float) -> httpx.AsyncClient:
+    """Return the HTTP client of one sink: kept-alive connections, redirects not followed."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,  # a POST must not silently become a GET somewhere else
+        limits=httpx.Limits(max_connections=4, keepalive_expiry=60.0),
+    )
 
 
-def _reply(status: int, retry_after: str | None, body: bytes) -> Reply:
-    snippet = body[:200].decode("utf-8", "replace").strip()
-    return Reply(status, retry_after, snippet)
-
-
-def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Reply:
-    """POST ``body`` to ``url`` and return the reply (blocking; run it in a thread).
+async def post(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: Mapping[str, str]
+) -> Reply:
+    """POST ``body`` to ``url`` and return the reply with at most 200 bytes of its body.
 
     Raises:
-        OSError: the connection failed or timed out.
+        httpx.HTTPError: the connection failed, broke or timed out.
     """
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310  the URL is validated as http(s) by the config
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return _reply(response.status, response.headers.get("Retry-After"), response.read(200))
-    except urllib.error.HTTPError as error:
-        with error:
-            return _reply(error.code, error.headers.get("Retry-After"), error.read(200))
+    async with client.stream("POST", url, content=body, headers=dict(headers)) as response:
+        start = b""
+        async for chunk in response.aiter_bytes():
+            start += chunk
+            if len(start) >= _SNIPPET:
+                break
+    snippet = start[:_SNIPPET].decode("utf-8", "replace").strip()
+    return Reply(response.status_code, response.headers.get("Retry-After"), snippet)
 
 
 class WebhookSink:
@@ -163,6 +166,7 @@ class WebhookSink:
     ) -> None:
         self.settings = settings
         self._clock = clock
+        self._client: httpx.AsyncClient | None = None
 
     @classmethod
     def from_config(cls, settings: WebhookSinkSettings, config: Config) -> WebhookSink:
@@ -214,12 +218,19 @@ class WebhookSink:
         body = message.body()
         headers = self.headers(message, body)
         target = redact_url(self.settings.url)
+        if self._client is None:
+            self._client = open_client(self.settings.timeout)
         try:
-            reply = await asyncio.to_thread(
-                post, self.settings.url, body, headers, self.settings.timeout
-            )
-        except OSError as error:
-            raise AlertError(f"POST {target} failed: {error.__class__.__name__}: {error}") from None
+            async with asyncio.timeout(self.settings.timeout):
+                reply = await post(self._client, self.settings.url, body, headers)
+        except (TimeoutError, httpx.TimeoutException):
+            limit = f"{self.settings.timeout:g}"
+            raise AlertError(f"POST {target} failed: timed out after {limit} s") from None
+        except httpx.HTTPError as error:
+            reason = str(error).replace(self.settings.url, target) or "no detail"
+            raise AlertError(
+                f"POST {target} failed: {error.__class__.__name__}: {reason}"
+            ) from None
         return self._judge(reply, target)
 
     def _judge(self, reply: Reply, target: str) -> SendResult:
@@ -236,4 +247,7 @@ class WebhookSink:
         raise AlertError(detail, permanent=True)
 
     async def aclose(self) -> None:
-        """Nothing to release: each POST opens and closes its own connection."""
+        """Close the kept-alive connections (the next send opens a new client)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()

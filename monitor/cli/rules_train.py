@@ -7,7 +7,6 @@ parses arguments, reads and writes files and prints; fitting lives in ``monitor.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -15,6 +14,7 @@ import click
 from monitor.cli.base import handle_errors
 from monitor.cli.rules import _print_report, effective_ruleset, read_examples, rules
 from monitor.errors import ConfigError, MonitorError
+from monitor.rules.scorer import dump_weights
 from monitor.rules.training import CORPUS, Options, shipped_corpus, train
 
 
@@ -67,9 +67,8 @@ def train_command(
     _print_report(trained.report)
     thresholds = dict(zip(trained.weights.categories, trained.weights.thresholds, strict=True))
     click.echo("thresholds: " + ", ".join(f"{k} {v:.3f}" for k, v in thresholds.items()))
-    text = json.dumps(trained.weights.to_json(), ensure_ascii=False, indent=0)
     try:
-        out.write_text(text + "\n", encoding="utf-8")
+        out.write_text(dump_weights(trained.weights), encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{out}: cannot write: {error.strerror or error}") from None
     features = len(trained.weights.features)

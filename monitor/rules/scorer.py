@@ -61,16 +61,16 @@ class Weights:
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Return the file form (rounded: four decimals are far below the model's noise)."""
+        """Return the file form (rounded: three decimals are far below the model's noise)."""
         return {
             "format": FORMAT,
             "categories": list(self.categories),
-            "bias": [round(value, 4) for value in self.bias],
-            "thresholds": [round(value, 4) for value in self.thresholds],
+            "bias": [round(value, 3) for value in self.bias],
+            "thresholds": [round(value, 3) for value in self.thresholds],
             "covered_rules": sorted(self.covered_rules),
             "info": self.info,
             "features": {
-                name: [round(value, 4) for value in vector]
+                name: [round(value, 3) for value in vector]
                 for name, vector in sorted(self.features.items())
             },
         }
@@ -95,6 +95,18 @@ class Weights:
             frozenset(str(rule) for rule in data.get("covered_rules", ())),
             dict(data.get("info", {})),
         )
+
+
+def dump_weights(weights: Weights) -> str:
+    """The text of a weights file: JSON with one feature per line (small, readable diffs)."""
+    data = weights.to_json()
+    features = data.pop("features")
+    head = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    lines = [
+        f"{json.dumps(name, ensure_ascii=False)}:{json.dumps(vector, separators=(',', ':'))}"
+        for name, vector in features.items()
+    ]
+    return head[:-1] + ',"features":{\n' + ",\n".join(lines) + "\n}}\n"
 
 
 def _vector(raw: Any, size: int) -> Vector:
@@ -222,7 +234,7 @@ class Scorer:
         """The scorer's flag as a ``Match``: its hits are the spans that raised the score."""
         shown = self.reasons(verdict, limit=_SHOWN, raising=True)
         hits = {
-            (start, end): reason.feature
+            (start, end): _label(reason.feature)
             for reason in reversed(shown)
             for start, end in reason.spans
         }
@@ -238,6 +250,18 @@ class Scorer:
             return tuple(kept)
         others = [match for match in matches if match.rule_id in covered]
         return (self.as_match(verdict), *others, *kept)
+
+
+def _label(feature: str) -> str:
+    """How a feature reads as a hit in an alert: the term or word itself, ``$group``, a rule."""
+    kind, _, name = feature.partition(":")
+    if kind in ("term", "word"):
+        return name
+    if kind == "group":
+        return "$" + name
+    if kind == "fired":
+        return "rules"
+    return feature
 
 
 def _sigmoid(value: float) -> float:

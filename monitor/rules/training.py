@@ -30,7 +30,7 @@ MIN_DF = 2
 L2 = 1e-3
 EPOCHS = 300
 RATE = 0.05
-PRUNE = 0.002
+PRUNE = 0.005
 THRESHOLD_GRID = tuple(round(0.1 + 0.025 * step, 3) for step in range(33))
 
 

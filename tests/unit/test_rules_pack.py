@@ -3,8 +3,9 @@
 
 Each row is (text, category or None). A category means the post must be flagged and the best
 match must give that category; None means the post must not be flagged. These hold the rules
-alone (no scorer): the rows are also in the scorer's training corpus (``pack-tables.jsonl``),
-so the scorer is measured by cross-validation, the dev set and real text instead.
+alone (no scorer): each row was written to make a rule fire or not, which is the rules'
+contract, while the scorer (which weighs rules against the rest of the post) is held to
+precision and recall over sets (``test_rules_scorer.py``, the dev set, real text).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from monitor.errors import RuleError
 from monitor.rules import load_ruleset
 from monitor.rules.features import post_features, term_groups, word_features
 from monitor.rules.schema import CATEGORIES
-from monitor.rules.scorer import DEFAULT_WEIGHTS, SCORER_ID, Weights, load_weights
+from monitor.rules.scorer import DEFAULT_WEIGHTS, SCORER_ID, Weights, dump_weights, load_weights
 from monitor.rules.scoring import Example
 from monitor.rules.training import Options, featurize, fit, probabilities, targets, train
 
@@ -85,6 +85,7 @@ def test_scorer_flags_from_post_wide_evidence(tmp_path: Path) -> None:
     assert matches[0].category == "awol"
     assert matches[0].score == pytest.approx(1 / (1 + math.exp(-2.0)), abs=1e-4)
     assert "пропал" in [SPLIT_STORY[a:b] for a, b in matches[0].spans]
+    assert "пропал" in matches[0].terms  # the term as written, as rules name their hits
     assert ruleset.evaluate("Рядовой Иванов служил в Курске.") == ()  # type: ignore[attr-defined]
 
 
@@ -112,8 +113,9 @@ def test_weights_round_trip_and_bad_file(tmp_path: Path) -> None:
     """Weights survive the file; a broken file is a one-line rule error naming it."""
     model = weights({"word:r:дезертир": 1.25})
     path = tmp_path / "w.json"
-    path.write_text(json.dumps(model.to_json()), encoding="utf-8")
+    path.write_text(dump_weights(model), encoding="utf-8")
     assert load_weights(path).features == model.features
+    assert load_weights(path).to_json() == model.to_json()
     path.write_text('{"format": 1, "categories": ["awol"]}', encoding="utf-8")
     with pytest.raises(RuleError, match=r"w\.json: not a scorer weights file"):
         load_ruleset(weights=path)
@@ -148,7 +150,7 @@ def test_inference_matches_training_features(tmp_path: Path) -> None:
     examples = _examples()
     model = fit(featurize(ruleset, examples), targets(examples), Options(epochs=50))
     path = tmp_path / "w.json"
-    path.write_text(json.dumps(model.to_json()), encoding="utf-8")
+    path.write_text(dump_weights(model), encoding="utf-8")
     scored = load_ruleset([write_rules(tmp_path)], default_pack=False, weights=path)
     assert scored.scorer is not None
     reloaded = load_weights(path)

@@ -119,6 +119,10 @@ def check(ctx: click.Context, files: tuple[Path, ...], no_default_pack: bool) ->
         row = [str(by_language[(category, lang)]) for lang in ("ru", "uk", "en")]
         table.add_row(category, str(count), *row)
     _console().print(table)
+    if ruleset.scorer is not None:
+        weights = ruleset.scorer.weights
+        posts = weights.info.get("posts", "?")
+        click.echo(f"scorer: {len(weights.features)} weighted features, fitted on {posts} posts")
     click.echo("OK")
 
 

@@ -26,11 +26,11 @@ from monitor.rules.scoring import Example, Report, count
 # The project's own labelled posts (ru/uk/en, positives and hard negatives), shipped so that
 # `monitor rules train` can refit with a user's posts added.
 CORPUS = Path(__file__).resolve().parent / "corpus"
-MIN_DF = 2
+MIN_DF = 3
 L2 = 1e-3
 EPOCHS = 300
 RATE = 0.05
-PRUNE = 0.005
+PRUNE = 0.05
 THRESHOLD_GRID = tuple(round(0.1 + 0.025 * step, 3) for step in range(33))
 
 

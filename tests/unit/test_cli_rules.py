@@ -25,6 +25,7 @@ def test_check_default_pack() -> None:
     assert result.code == 0, result.stderr
     for category in ("awol", "desertion", "escape", "mutiny", "hazing", "crime"):
         assert category in result.stdout
+    assert "weighted features, fitted on" in result.stdout
     assert "OK" in result.stdout
 
 

@@ -28,8 +28,8 @@ from monitor.rules.scoring import Example, Report, count
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MIN_DF = 3
 L2 = 1e-3
-EPOCHS = 300
-RATE = 0.05
+EPOCHS = 150
+RATE = 0.1
 PRUNE = 0.05
 THRESHOLD_GRID = tuple(round(0.1 + 0.025 * step, 3) for step in range(33))
 
@@ -117,18 +117,26 @@ def fit(rows: Sequence[Row], labels: Sequence[list[float]], options: Options) ->
 
 
 def _adam(np: Any, cells: tuple[Any, Any, Any], y: Any, width: int, options: Options) -> Any:
-    """Minimise mean log loss + L2 by full-batch Adam; return (weights F×K, bias K)."""
+    """Minimise mean log loss + L2 by full-batch Adam; return (weights F×K, bias K).
+
+    The sparse products are ``np.add.reduceat`` over the cells sorted by row (X·W) and by
+    column (Xᵀ·E): two calls an epoch for all outputs at once.
+    """
     rows, cols, values = cells
     n, k = y.shape
+    by_col = np.argsort(cols, kind="stable")
+    row_of, starts = np.unique(rows, return_index=True)
+    col_of, col_starts = np.unique(cols[by_col], return_index=True)
+    rows_c, values_c, values_r = rows[by_col], values[by_col][:, None], values[:, None]
     w = np.zeros((width, k))
     b = np.log((y.mean(axis=0) + 1e-3) / (1 - y.mean(axis=0) + 1e-3))
     moments = [np.zeros_like(w), np.zeros_like(w), np.zeros(k), np.zeros(k)]
+    z = np.zeros((n, k))
+    grad_w = np.zeros((width, k))
     for step in range(1, options.epochs + 1):
-        z = np.stack([np.bincount(rows, values * w[cols, c], minlength=n) for c in range(k)], 1)
+        z[row_of] = np.add.reduceat(values_r * w[cols], starts)
         error = (1 / (1 + np.exp(-(z + b))) - y) / n
-        grad_w = np.stack(
-            [np.bincount(cols, values * error[rows, c], minlength=width) for c in range(k)], 1
-        )
+        grad_w[col_of] = np.add.reduceat(values_c * error[rows_c], col_starts)
         grad_w += options.l2 * w
         grad_b = error.sum(axis=0)
         w = _adam_step(np, w, grad_w, moments[0], moments[1], step, options.rate)

@@ -19,7 +19,7 @@ model's lexical score is a sum of per-word scores that can be cached. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -34,16 +34,16 @@ MAX_PAIR_GROUPS = 16
 
 
 Spans = tuple[tuple[int, int], ...]
-Source = Spans | int
+Source = Spans | int | Match
 
 
 @dataclass(frozen=True, slots=True)
 class PostFeatures:
     """The features of one post: evidence names with the hits behind them, and its words.
 
-    ``evidence`` maps a feature name to what carries it: the spans of a rule's match, or the
-    id of the term whose hits do (spans are found only when a flag is explained), or nothing
-    (group pairs). ``words`` are the post's distinct normalised words with the token index of
+    ``evidence`` maps a feature name to what carries it: a rule's match, or the id of the
+    term whose hits do (spans are found only when a flag is explained), or no spans (group
+    pairs). ``words`` are the post's distinct normalised words with the token index of
     their first occurrence.
     """
 
@@ -92,30 +92,61 @@ def spans_of(source: Source, evidence: Evidence) -> Spans:
     """Return the spans (at most three) that carry a feature, for highlighting."""
     if isinstance(source, int):
         return tuple(evidence.span(hit) for hit in evidence.get(source)[:3])
+    if isinstance(source, Match):
+        return source.spans
     return source
 
 
+def pair_names(
+    groups_of: Mapping[str, tuple[str, ...]], features: Container[str]
+) -> dict[tuple[str, str], str]:
+    """Map each (group, group) whose ``pair:`` feature is in ``features`` to that name."""
+    groups = sorted({group for names in groups_of.values() for group in names})
+    found = {}
+    for first, second in combinations(groups, 2):
+        name = f"pair:{first}&{second}"
+        if name in features:
+            found[(first, second)] = name
+    return found
+
+
 def post_features(
-    evidence: Evidence, matches: Iterable[Match], groups_of: Mapping[str, tuple[str, ...]]
+    evidence: Evidence,
+    matches: Iterable[Match],
+    groups_of: Mapping[str, tuple[str, ...]],
+    names: dict[int, tuple[str, tuple[str, ...]]] | None = None,
+    pairs: Mapping[tuple[str, str], str] | None = None,
 ) -> PostFeatures:
-    """Collect the evidence and lexical features of one scanned post."""
+    """Collect the evidence and lexical features of one scanned post.
+
+    ``names`` caches each term id's feature names (its ``term:`` and ``group:`` names) across
+    posts of one rule set; a fresh dict (the default) is always correct. ``pairs``, when
+    given, limits group pairs to those it names (a scorer needs only the weighted ones).
+    """
+    cache = {} if names is None else names
     named: dict[str, Source] = {}
     for match in matches:
-        named["rule:" + match.rule_id] = match.spans
-        named.setdefault("fired", match.spans)
-        named.setdefault("fired:" + match.category, match.spans)
+        named["rule:" + match.rule_id] = match
+        named.setdefault("fired", match)
+        named.setdefault("fired:" + match.category, match)
     groups: dict[str, None] = {}
     for term_id in evidence.hits:
-        text = evidence.terms[term_id].text
-        key = "term:" + text
+        known = cache.get(term_id)
+        if known is None:
+            text = evidence.terms[term_id].text
+            known = cache[term_id] = ("term:" + text, groups_of.get(text, ()))
+        key, term_groups_ = known
         if key not in named:
             named[key] = term_id
-            for group in groups_of.get(text, ()):
+            for group in term_groups_:
                 groups[group] = None
                 named.setdefault("group:" + group, term_id)
-    for first, second in combinations(sorted(groups)[:MAX_PAIR_GROUPS], 2):
-        named[f"pair:{first}&{second}"] = ()
-    words: dict[str, int] = {}
-    for index, word in enumerate(evidence.text.words):
-        words.setdefault(word, index)
+    found = combinations(sorted(groups)[:MAX_PAIR_GROUPS], 2)
+    if pairs is None:
+        named.update((f"pair:{first}&{second}", ()) for first, second in found)
+    else:
+        named.update((name, ()) for name in map(pairs.get, found) if name is not None)
+    tokens = evidence.text.words
+    # Each distinct word with its first position: built backwards, so the first one stays.
+    words = dict(zip(reversed(tokens), range(len(tokens) - 1, -1, -1), strict=True))
     return PostFeatures(named, words)

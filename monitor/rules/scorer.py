@@ -22,6 +22,7 @@ cache; reading the file is ``load_weights``'s job.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,7 @@ from monitor.models import Hit, Match
 from monitor.rules.features import (
     PostFeatures,
     Source,
+    pair_names,
     post_features,
     spans_of,
     word_features,
@@ -163,17 +165,23 @@ class Scorer:
         self.weights = weights
         self.groups_of = dict(groups_of)
         self._cache: dict[str, Vector] = {}
+        self._names: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._pairs = pair_names(self.groups_of, weights.features)
         self._zero: Vector = (0.0,) * (len(weights.categories) + 1)
         self._empty: list[tuple[float, ...]] = [()] * len(self._zero)
 
     def judge(self, evidence: Evidence, matches: Sequence[Match]) -> Verdict:
         """Score one post from its evidence and the matches of the rules."""
-        features = post_features(evidence, matches, self.groups_of)
+        features = post_features(evidence, matches, self.groups_of, self._names, self._pairs)
         get = self.weights.features.get
         found = [vector for vector in map(get, features.evidence) if vector is not None]
         scale = features.lexical_scale
-        cache = self._cache
-        words = [cache.get(word) or self._word_vector(word) for word in features.words]
+        words = list(map(self._cache.get, features.words))
+        if None in words:
+            words = [
+                self._word_vector(word) if vector is None else vector
+                for vector, word in zip(words, features.words, strict=True)
+            ]
         sums = [
             bias + sum(evidence_column) + scale * sum(word_column)
             for bias, evidence_column, word_column in zip(
@@ -231,13 +239,32 @@ class Scorer:
         ]
 
     def as_match(self, verdict: Verdict) -> Match:
-        """The scorer's flag as a ``Match``: its hits are the spans that raised the score."""
-        shown = self.reasons(verdict, limit=_SHOWN, raising=True)
-        hits = {
-            (start, end): _label(reason.feature)
-            for reason in reversed(shown)
-            for start, end in reason.spans
-        }
+        """The scorer's flag as a ``Match``: its hits are the spans that raised the score most.
+
+        Only features with spans compete (group pairs have none), and spans are found only for
+        the few shown: a flag costs little more than a verdict.
+        """
+        scale = verdict.features.lexical_scale
+        get = self.weights.features.get
+        found: list[tuple[float, str, Source | None, int]] = []
+        for feature, source in verdict.features.evidence.items():
+            vector = get(feature)
+            if vector is not None and vector[0] > 0 and source != ():
+                found.append((vector[0], feature, source, -1))
+        cache = self._cache
+        for word, index in verdict.features.words.items():
+            weight = cache[word][0]
+            if weight > 0:
+                found.append((weight * scale, word, None, index))
+        hits: dict[tuple[int, int], str] = {}
+        text = verdict.evidence.text
+        shown = heapq.nlargest(_SHOWN, found, key=lambda item: item[0])
+        for _, feature, carrier, index in reversed(shown):
+            if carrier is None:
+                hits[text.token_span(index, index)] = feature
+            else:
+                for span in spans_of(carrier, verdict.evidence):
+                    hits[span] = _label(feature)
         ordered = tuple(Hit(term, start, end) for (start, end), term in sorted(hits.items()))
         return Match(SCORER_ID, verdict.category, round(verdict.story, 4), ordered)
 

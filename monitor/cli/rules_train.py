@@ -30,6 +30,13 @@ from monitor.rules.training import CORPUS, Options, shipped_corpus, train
 @click.option("--no-corpus", is_flag=True, help=f"Leave out the shipped corpus ({CORPUS.name}/).")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
 @click.option(
+    "--calibrate",
+    "calibration_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Labelled posts from the real stream (not trained on) that set the thresholds' level.",
+)
+@click.option(
     "--rules",
     "rule_files",
     multiple=True,
@@ -46,6 +53,7 @@ def train_command(
     out: Path,
     no_corpus: bool,
     folds: int,
+    calibration_file: Path | None,
     rule_files: tuple[Path, ...],
     no_default_pack: bool,
 ) -> None:
@@ -57,8 +65,9 @@ def train_command(
     ruleset = effective_ruleset(ctx, rule_files, no_default_pack, no_scorer=True)
     sources = [*([] if no_corpus else shipped_corpus()), *files]
     examples = [example for path in sources for example in read_examples(path)]
+    calibration = list(read_examples(calibration_file)) if calibration_file else []
     try:
-        trained = train(ruleset, examples, Options(folds=folds))
+        trained = train(ruleset, examples, Options(folds=folds), calibration)
     except ValueError as error:
         raise ConfigError(f"rules train: {error}") from None
     except RuntimeError as error:  # numpy missing
@@ -66,6 +75,9 @@ def train_command(
     click.echo(f"{len(examples)} labelled posts from {len(sources)} files; cross-validated:")
     _print_report(trained.report)
     thresholds = dict(zip(trained.weights.categories, trained.weights.thresholds, strict=True))
+    if calibration:
+        factor = trained.weights.info["calibration"]["factor"]
+        click.echo(f"calibrated on {len(calibration)} posts: thresholds x{factor:g}")
     click.echo("thresholds: " + ", ".join(f"{k} {v:.3f}" for k, v in thresholds.items()))
     try:
         out.write_text(dump_weights(trained.weights), encoding="utf-8")

@@ -184,6 +184,11 @@ def test_train_writes_weights_that_eval_and_test_use(tmp_path: Path) -> None:
     assert result.code == 0, result.stderr
     assert "18 labelled posts from 1 files; cross-validated:" in result.stdout
     assert "thresholds: awol" in result.stdout
+    calibrated = tmp_path / "calibrated.json"
+    args = ["rules", "train", "--no-corpus", "--folds", "3", str(labelled)]
+    result = invoke([*args, "--calibrate", str(labelled), "--out", str(calibrated)])
+    assert result.code == 0, result.stderr
+    assert "calibrated on 18 posts: thresholds x" in result.stdout
     assert json.loads(out.read_text(encoding="utf-8"))["info"]["posts"] == 18
     result = invoke(["rules", "eval", str(labelled), "--weights", str(out)])
     assert result.code == 0, result.stderr

@@ -175,3 +175,19 @@ def test_train_refuses_one_sided_data(tmp_path: Path) -> None:
     positives = [e for e in _examples() if e.label] * 2
     with pytest.raises(ValueError, match="both positive and negative"):
         train(ruleset, positives)
+
+
+def test_calibration_moves_every_threshold_by_one_factor(tmp_path: Path) -> None:
+    """Calibration posts the corpus finds hard lower the bar by one factor; none: it stays."""
+    ruleset = load_ruleset([write_rules(tmp_path)], default_pack=False, scorer=False)
+    plain = train(ruleset, _examples(), Options(epochs=80, folds=3))
+    hard = [  # a story the corpus scores below its bar, and news far below it
+        Example("h", "Рядовой в Курске", True, "awol", "ru"),
+        Example("n", "Погода", False, "none", "ru"),
+    ]
+    calibrated = train(ruleset, _examples(), Options(epochs=80, folds=3), hard)
+    factor = calibrated.weights.info["calibration"]["factor"]
+    assert factor < 1
+    expected = [min(t * factor, 0.99) for t in plain.weights.thresholds]
+    assert list(calibrated.weights.thresholds) == pytest.approx(expected)
+    assert plain.weights.info["calibration"] == {"posts": 0, "factor": 1.0}

@@ -103,8 +103,8 @@ def fit(rows: Sequence[Row], labels: Sequence[list[float]], options: Options) ->
     ]
     row_ids = np.array([cell[0] for cell in cells], dtype=np.int64)
     col_ids = np.array([cell[1] for cell in cells], dtype=np.int64)
-    values = np.array([cell[2] for cell in cells], dtype=np.float64)
-    y = np.array(labels, dtype=np.float64).reshape(len(rows), len(CATEGORIES) + 1)
+    values = np.array([cell[2] for cell in cells], dtype=np.float32)
+    y = np.array(labels, dtype=np.float32).reshape(len(rows), len(CATEGORIES) + 1)
     weights, bias = _adam(np, (row_ids, col_ids, values), y, len(vocabulary), options)
     keep = np.abs(weights).max(axis=1) >= PRUNE
     features = {vocabulary[i]: tuple(float(v) for v in weights[i]) for i in np.flatnonzero(keep)}
@@ -120,7 +120,8 @@ def _adam(np: Any, cells: tuple[Any, Any, Any], y: Any, width: int, options: Opt
     """Minimise mean log loss + L2 by full-batch Adam; return (weights F×K, bias K).
 
     The sparse products are ``np.add.reduceat`` over the cells sorted by row (X·W) and by
-    column (Xᵀ·E): two calls an epoch for all outputs at once.
+    column (Xᵀ·E): two calls an epoch for all outputs at once. float32 halves the time and
+    changes the weights by less than the file's rounding.
     """
     rows, cols, values = cells
     n, k = y.shape
@@ -128,11 +129,11 @@ def _adam(np: Any, cells: tuple[Any, Any, Any], y: Any, width: int, options: Opt
     row_of, starts = np.unique(rows, return_index=True)
     col_of, col_starts = np.unique(cols[by_col], return_index=True)
     rows_c, values_c, values_r = rows[by_col], values[by_col][:, None], values[:, None]
-    w = np.zeros((width, k))
+    w = np.zeros((width, k), dtype=np.float32)
     b = np.log((y.mean(axis=0) + 1e-3) / (1 - y.mean(axis=0) + 1e-3))
     moments = [np.zeros_like(w), np.zeros_like(w), np.zeros(k), np.zeros(k)]
-    z = np.zeros((n, k))
-    grad_w = np.zeros((width, k))
+    z = np.zeros((n, k), dtype=np.float32)
+    grad_w = np.zeros((width, k), dtype=np.float32)
     for step in range(1, options.epochs + 1):
         z[row_of] = np.add.reduceat(values_r * w[cols], starts)
         error = (1 / (1 + np.exp(-(z + b))) - y) / n

@@ -28,7 +28,13 @@ from monitor.rules.training import CORPUS, Options, shipped_corpus, train
     help="Where to write the weights (point [rules] weights at it).",
 )
 @click.option("--no-corpus", is_flag=True, help=f"Leave out the shipped corpus ({CORPUS.name}/).")
-@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+@click.option(
+    "--folds",
+    type=click.IntRange(2, 20),
+    default=5,
+    show_default=True,
+    help="Cross-validation folds: models fitted to score each post without it.",
+)
 @click.option(
     "--calibrate",
     "calibration_file",

@@ -46,3 +46,18 @@ def test_warning_says_what_live_mode_changes(live: bool, hint: str) -> None:
     assert "need 100 history requests per minute" in warning
     assert "budget is 20" in warning
     assert hint in warning
+
+
+def test_demo_config_fits_the_budget() -> None:
+    """`monitor demo` asks for no more history requests than the budget (it warned about itself)."""
+    import tomllib
+
+    from monitor.config import SchedulerSettings
+    from monitor.demo import demo_config_text, load_feed
+
+    names = [channel["username"] for channel in load_feed().channels]
+    scheduler = SchedulerSettings.model_validate(
+        tomllib.loads(demo_config_text("", names))["scheduler"]
+    )
+    demands = [PollDemand(index, scheduler.interval) for index in range(len(names))]
+    assert budget_warning(demands, scheduler.history_requests_per_minute, live=True) is None

@@ -155,19 +155,19 @@ def check(build: Build, later: list[tuple[str, str]]) -> None:
 
 
 def _check_pins(python: Path, lock: Path) -> None:
-    """Every installed distribution the lock names has the lock's version."""
-    pinned = dict(
-        line.split(";")[0].strip().lower().split("==")
-        for line in lock.read_text(encoding="utf-8").splitlines()
-        if "==" in line and not line.startswith((" ", "#"))
-    )
+    """Every installed distribution the lock names has a version the lock pins for it."""
+    pinned: dict[str, set[str]] = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(";")[0].strip().lower().split("==")
+            pinned.setdefault(name, set()).add(version)
     listed = subprocess.run(
         [python, "-m", "pip", "list", "--format=freeze"], check=True, capture_output=True, text=True
     ).stdout
     for line in listed.splitlines():
         name, _, version = line.partition("==")
         wanted = pinned.get(name.lower().replace("_", "-"))
-        if wanted and wanted != version:
+        if wanted and version not in wanted:
             raise SystemExit(f"{name} {version} installed, requirements.lock pins {wanted}")
 
 

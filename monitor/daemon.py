@@ -23,6 +23,7 @@ from monitor.logs import get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
+from monitor.recheck import record_deleted
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.repository import Repository
@@ -220,6 +221,7 @@ class Daemon:
         live = self.config.scheduler.live
         if live:
             self._start_live(watcher, stages, client)
+            await watcher.source.catch_up()  # edits and deletions made while we were down
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         self.observer = Observer(self.config, watcher, self.dispatcher)
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
@@ -312,7 +314,18 @@ class Daemon:
             except Exception:  # the sweep will store what this could not
                 log.exception("live_ingest_failed", channel=channel.label)
 
-        source.subscribe(on_posts)
+        async def on_deleted(telegram_id: int, message_ids: list[int]) -> None:
+            channel = watcher.by_telegram_id.get(telegram_id)
+            if channel is None:
+                return
+            try:
+                await record_deleted(
+                    watcher.repository, stages, channel, message_ids, found_by="live"
+                )
+            except Exception:  # the re-read window finds the deletion again
+                log.exception("live_deletion_failed", channel=channel.label)
+
+        source.subscribe(on_posts, on_deleted)
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:

@@ -41,11 +41,17 @@ class FloodWait(TelegramError):
 
 
 class ChannelUnavailable(TelegramError):
-    """The channel cannot be read: ``status`` is private, not_found, banned or invite_invalid."""
+    """The channel cannot be read: ``status`` is private, not_found, banned or invite_invalid.
 
-    def __init__(self, status: str, reason: str) -> None:
+    ``stale_hash`` tells that Telegram rejected the stored id and access hash
+    (``CHANNEL_INVALID``, ``PEER_ID_INVALID``): access hashes belong to one account, so a
+    replaced monitoring account holds stale ones, and resolving the reference again helps.
+    """
+
+    def __init__(self, status: str, reason: str, *, stale_hash: bool = False) -> None:
         super().__init__(reason)
         self.status = status
+        self.stale_hash = stale_hash
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ _UNAVAILABLE: dict[type[Exception], tuple[str, str]] = {
     errors.InviteHashInvalidError: ("invite_invalid", "the invite link is invalid"),
     errors.ChannelsTooMuchError: ("join_limit", "the account is in too many channels (500)"),
 }
+_STALE_HASH = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
 _SESSION_ERRORS = (
     errors.AuthKeyUnregisteredError,
     errors.AuthKeyDuplicatedError,
@@ -119,6 +126,16 @@ def _forward_origin(message: Any) -> str | None:
     return f"{header.from_name or 'hidden'}/{int(header.date.timestamp())}"
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of history: its posts (oldest first), every message id it held, and whether
+    it was full (so older messages may follow)."""
+
+    posts: list[Post]
+    ids: frozenset[int]
+    full: bool
+
+
 class TelegramSource:
     """The monitoring account's reads: resolve, join, history, live updates."""
 
@@ -163,7 +180,8 @@ class TelegramSource:
                 ) from None
             except tuple(_UNAVAILABLE) as error:
                 status, reason = _UNAVAILABLE[type(error)]
-                raise ChannelUnavailable(status, reason) from None
+                stale = isinstance(error, _STALE_HASH)
+                raise ChannelUnavailable(status, reason, stale_hash=stale) from None
             except (errors.RPCError, ConnectionError, OSError, TimeoutError) as error:
                 raise TelegramError(f"{type(error).__name__}: {error}") from None
 
@@ -244,6 +262,33 @@ class TelegramSource:
         posts = [to_post(m, channel) for m in sorted(result.messages, key=lambda m: -m.id)]
         return [post for post in posts if post is not None]
 
+    async def read_page(self, channel: Channel, before_id: int, limit: int = PAGE) -> HistoryPage:
+        """Return the page of messages older than ``before_id``, with what it covered.
+
+        Unlike ``fetch_before`` it keeps the id of every message Telegram returned (service
+        messages too), so a stored post missing from the range is known to be deleted.
+        """
+        request = functions.messages.GetHistoryRequest(
+            peer=input_peer(channel),
+            offset_id=before_id,
+            offset_date=None,
+            add_offset=0,
+            limit=limit,
+            max_id=0,
+            min_id=0,
+            hash=0,
+        )
+        result = await self.call("history", request)
+        messages = sorted(result.messages, key=lambda m: m.id)
+        posts = [post for m in messages if (post := to_post(m, channel)) is not None]
+        ids = frozenset(m.id for m in messages)
+        return HistoryPage(posts, ids, full=len(messages) >= limit)
+
+    async def catch_up(self) -> None:
+        """Ask Telegram for the updates missed while the client was away (edits, deletions)."""
+        with contextlib.suppress(Exception):  # the re-read window covers what this misses
+            await self.client.catch_up()
+
     async def fetch_ids(self, channel: Channel, ids: list[int]) -> list[Post]:
         """Re-read posts by id (to see edits), oldest first."""
         input_channel = types.InputChannel(channel.telegram_id, channel.access_hash)
@@ -257,8 +302,12 @@ class TelegramSource:
     def subscribe(
         self,
         on_posts: Callable[[int, list[Any], bool], Awaitable[None]],
+        on_deleted: Callable[[int, list[int]], Awaitable[None]] | None = None,
     ) -> None:
-        """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``."""
+        """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``.
+
+        Deletions go to ``on_deleted(channel_id, message_ids)``.
+        """
 
         async def new_message(event: Any) -> None:
             if event.message.grouped_id is None:
@@ -273,6 +322,14 @@ class TelegramSource:
         self.client.add_event_handler(new_message, events.NewMessage(func=_from_channel))
         self.client.add_event_handler(album, events.Album(func=_from_channel))
         self.client.add_event_handler(edited, events.MessageEdited(func=_from_channel))
+        if on_deleted is not None:
+
+            async def deleted(event: Any) -> None:
+                # Telegram says which channel only for channel deletions (private chats: None).
+                if event.chat_id is not None:
+                    await on_deleted(bare_channel_id(event.chat_id), list(event.deleted_ids))
+
+            self.client.add_event_handler(deleted, events.MessageDeleted())
 
 
 def _from_channel(event: Any) -> bool:

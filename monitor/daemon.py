@@ -29,7 +29,7 @@ from monitor.storage import migrate
 from monitor.storage.repository import Repository
 from monitor.telegram.governor import Governor
 from monitor.telegram.session import SessionLock, build_client, ensure_authorized
-from monitor.telegram.source import TelegramSource, to_post
+from monitor.telegram.source import LiveFeed, TelegramSource, subscribe, to_post
 
 log = get_logger("monitor.daemon")
 
@@ -107,6 +107,7 @@ class Daemon:
     watcher: ChannelWatcher | None = None
     dispatcher: Any = None
     observer: Observer | None = None
+    feed: LiveFeed = field(default_factory=LiveFeed)
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -130,6 +131,9 @@ class Daemon:
         sinks = build_sinks(self.config)  # a bad sink fails at start, never mid-run
         repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
+        if self.config.scheduler.live and not self.once:
+            # Before connecting: Telethon replays what was missed while we were down at once.
+            subscribe(client, self.feed.posts, self.feed.deleted)
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
             for sink in sinks.values():
@@ -169,7 +173,7 @@ class Daemon:
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
             return await self._sweep_once(watcher, channels)
-        return await self._daemon(watcher, channels, stages, client)
+        return await self._daemon(watcher, channels, stages)
 
     def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
         from monitor.rules.language import detect_language
@@ -213,15 +217,14 @@ class Daemon:
     # The long-running daemon --------------------------------------------------------------
 
     async def _daemon(
-        self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages, client: Any
+        self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages
     ) -> int:
         schedule = Schedule(misfire_grace=self.config.scheduler.misfire_grace)
         if self.handle_signals:
             self._install_signals()
         live = self.config.scheduler.live
         if live:
-            self._start_live(watcher, stages, client)
-            await watcher.source.catch_up()  # edits and deletions made while we were down
+            await self._start_live(watcher, stages)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         self.observer = Observer(self.config, watcher, self.dispatcher)
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
@@ -300,8 +303,8 @@ class Daemon:
                 f"channel:{channel_id}", seconds, jitter=self.config.scheduler.jitter
             )
 
-    def _start_live(self, watcher: ChannelWatcher, stages: Stages, client: Any) -> None:
-        source = watcher.source
+    async def _start_live(self, watcher: ChannelWatcher, stages: Stages) -> None:
+        """Take the live feed: new posts, edits, deletions (and those held since connecting)."""
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
@@ -325,7 +328,7 @@ class Daemon:
             except Exception:  # the re-read window finds the deletion again
                 log.exception("live_deletion_failed", channel=channel.label)
 
-        source.subscribe(on_posts, on_deleted)
+        await self.feed.attach(on_posts, on_deleted)
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:

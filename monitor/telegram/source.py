@@ -284,11 +284,6 @@ class TelegramSource:
         ids = frozenset(m.id for m in messages)
         return HistoryPage(posts, ids, full=len(messages) >= limit)
 
-    async def catch_up(self) -> None:
-        """Ask Telegram for the updates missed while the client was away (edits, deletions)."""
-        with contextlib.suppress(Exception):  # the re-read window covers what this misses
-            await self.client.catch_up()
-
     async def fetch_ids(self, channel: Channel, ids: list[int]) -> list[Post]:
         """Re-read posts by id (to see edits), oldest first."""
         input_channel = types.InputChannel(channel.telegram_id, channel.access_hash)
@@ -299,37 +294,80 @@ class TelegramSource:
         posts = [to_post(m, channel) for m in sorted(result.messages, key=lambda m: m.id)]
         return [post for post in posts if post is not None]
 
-    def subscribe(
-        self,
-        on_posts: Callable[[int, list[Any], bool], Awaitable[None]],
-        on_deleted: Callable[[int, list[int]], Awaitable[None]] | None = None,
-    ) -> None:
-        """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``.
+    def subscribe(self, on_posts: OnPosts, on_deleted: OnDeleted | None = None) -> None:
+        """Deliver live posts, edits and deletions to these callbacks (see ``subscribe``)."""
+        subscribe(self.client, on_posts, on_deleted)
 
-        Deletions go to ``on_deleted(channel_id, message_ids)``.
-        """
 
-        async def new_message(event: Any) -> None:
-            if event.message.grouped_id is None:
-                await on_posts(bare_channel_id(event.chat_id), [event.message], False)
+OnPosts = Callable[[int, list[Any], bool], Awaitable[None]]
+OnDeleted = Callable[[int, list[int]], Awaitable[None]]
 
-        async def album(event: Any) -> None:
-            await on_posts(bare_channel_id(event.chat_id), list(event.messages), False)
 
-        async def edited(event: Any) -> None:
-            await on_posts(bare_channel_id(event.chat_id), [event.message], True)
+def subscribe(client: Any, on_posts: OnPosts, on_deleted: OnDeleted | None = None) -> None:
+    """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``.
 
-        self.client.add_event_handler(new_message, events.NewMessage(func=_from_channel))
-        self.client.add_event_handler(album, events.Album(func=_from_channel))
-        self.client.add_event_handler(edited, events.MessageEdited(func=_from_channel))
-        if on_deleted is not None:
+    Deletions go to ``on_deleted(channel_id, message_ids)``. Subscribe before the client
+    connects: it replays the updates missed since the last stop as soon as it is connected.
+    """
 
-            async def deleted(event: Any) -> None:
-                # Telegram says which channel only for channel deletions (private chats: None).
-                if event.chat_id is not None:
-                    await on_deleted(bare_channel_id(event.chat_id), list(event.deleted_ids))
+    async def new_message(event: Any) -> None:
+        if event.message.grouped_id is None:
+            await on_posts(bare_channel_id(event.chat_id), [event.message], False)
 
-            self.client.add_event_handler(deleted, events.MessageDeleted())
+    async def album(event: Any) -> None:
+        await on_posts(bare_channel_id(event.chat_id), list(event.messages), False)
+
+    async def edited(event: Any) -> None:
+        await on_posts(bare_channel_id(event.chat_id), [event.message], True)
+
+    client.add_event_handler(new_message, events.NewMessage(func=_from_channel))
+    client.add_event_handler(album, events.Album(func=_from_channel))
+    client.add_event_handler(edited, events.MessageEdited(func=_from_channel))
+    if on_deleted is not None:
+
+        async def deleted(event: Any) -> None:
+            # Telegram says which channel only for channel deletions (private chats: None).
+            if event.chat_id is not None:
+                await on_deleted(bare_channel_id(event.chat_id), list(event.deleted_ids))
+
+        client.add_event_handler(deleted, events.MessageDeleted())
+
+
+class LiveFeed:
+    """Live updates held from the moment the client connects until the daemon takes them.
+
+    Telethon replays the updates missed while the daemon was down right after it connects,
+    before the channels are loaded; the feed keeps them, in order, for ``attach``.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[tuple[int, list[Any], bool | None]] = []
+        self._on_posts: OnPosts | None = None
+        self._on_deleted: OnDeleted | None = None
+
+    async def posts(self, channel_id: int, messages: list[Any], edited: bool) -> None:
+        """Pass on (or hold) posts and edits."""
+        if self._on_posts is None:
+            self._held.append((channel_id, messages, edited))
+            return
+        await self._on_posts(channel_id, messages, edited)
+
+    async def deleted(self, channel_id: int, message_ids: list[int]) -> None:
+        """Pass on (or hold) deletions."""
+        if self._on_deleted is None:
+            self._held.append((channel_id, list(message_ids), None))
+            return
+        await self._on_deleted(channel_id, message_ids)
+
+    async def attach(self, on_posts: OnPosts, on_deleted: OnDeleted) -> None:
+        """Deliver what was held, then everything new, to these callbacks."""
+        self._on_posts, self._on_deleted = on_posts, on_deleted
+        held, self._held = self._held, []
+        for channel_id, items, edited in held:
+            if edited is None:
+                await on_deleted(channel_id, items)
+            else:
+                await on_posts(channel_id, items, edited)
 
 
 def _from_channel(event: Any) -> bool:

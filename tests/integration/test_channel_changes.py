@@ -196,6 +196,30 @@ async def test_changes_while_the_daemon_was_down_are_found_at_start(world: Monit
     assert sorted(r[0] for r in deleted) == [2, 16]
 
 
+async def test_daemon_catches_up_on_updates_at_start(world: MonitorWorld) -> None:
+    """A story posted while the daemon was down arrives through the updates Telegram kept.
+
+    History reads fail at first, so only the catch-up at start can bring it. (Telethon 1.x
+    drops the edits and deletions a channel difference carries; the re-read finds those.)
+    """
+    channel = await old_channel(world, "catchup_a", newer=2)
+    world.write_config(["@catchup_a"], interval=3600, recheck_window=0)
+    await world.login()
+    daemon = world.start_daemon()
+    await wait_until(lambda: world.scalar("select joined from channels where joined"))
+    await wait_until(lambda: world.scalar("select count(*) from posts where message_id = 3"))
+    live = await world.server.post(channel, PLAIN)  # the account now follows the channel's pts
+    await wait_until(lambda: world.scalar(f"select count(*) from posts where message_id = {live}"))
+    assert await world.stop_daemon(daemon) == 0
+    story = await world.server.post(channel, FLAGGED)
+    world.server.faults.rpc_error("messages.getHistory", "TEST_HISTORY_DOWN", code=500, count=50)
+    daemon = world.start_daemon()
+    await wait_until(
+        lambda: world.scalar(f"select live from posts where flagged and message_id = {story}")
+    )
+    assert await world.stop_daemon(daemon) == 0
+
+
 # Item 6: deletions ------------------------------------------------------------------------
 
 

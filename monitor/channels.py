@@ -253,13 +253,13 @@ class ChannelWatcher:
         return fresh
 
     async def resolve_reset(self, channel: Channel) -> Channel | None:
-        """Resolve (and join) a channel that ``monitor channels reset`` sent back to pending."""
+        """Resolve a channel that ``monitor channels reset`` sent back to pending.
+
+        As for every resolution, ``on_resolved`` (the daemon) joins it again if it should.
+        """
         if channel.status != "pending" or self.source.governor.paused_for("resolve") > 0:
             return None
-        fresh = await self.resolve(channel)
-        if fresh is not None and self.config.scheduler.live and self.wants_join(fresh):
-            fresh = await self.join(fresh)
-        return fresh
+        return await self.resolve(channel)
 
     def _resting(self, channel: Channel) -> bool:
         """Tell whether an unavailable channel should not be polled yet."""

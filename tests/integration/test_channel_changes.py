@@ -103,6 +103,34 @@ async def test_replaced_account_reads_with_its_own_hashes(world: MonitorWorld) -
     assert await world.scalar("select status from channels") == "active"
 
 
+async def test_daemon_with_a_replaced_account_joins_again(world: MonitorWorld) -> None:
+    """After the account is replaced, the running daemon resolves, joins, and gets posts live."""
+    channel = world.server.add_channel(username="stale_d", title="Stale D")
+    await world.server.post(channel, PLAIN)
+    world.write_config(["@stale_d"], interval=5)
+    await world.login()
+    await world.sweep()
+    telegram = world.config().telegram
+    assert telegram is not None
+    telegram.session.unlink()
+    world.server.state.users.clear()
+    replacement = world.server.add_user(phone="+99966000001", first_name="Replacement")
+    await world.login()
+    daemon = world.start_daemon()
+
+    async def joined() -> bool:
+        return replacement.id in channel.members
+
+    await wait_until(joined, within=20)
+    assert resolves(world) == 2
+    story = await world.server.post(channel, FLAGGED)
+    await wait_until(
+        lambda: world.scalar(f"select live from posts where flagged and message_id = {story}")
+    )
+    assert await world.stop_daemon(daemon) == 0
+    assert await world.scalar("select status from channels") == "active"
+
+
 async def test_channels_reset_resolves_a_stuck_channel(world: MonitorWorld) -> None:
     """`monitor channels reset REF` brings back a channel left not_found; posts are kept."""
     channel = world.server.add_channel(username="stale_c", title="Stale C")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.budget import PollDemand, budget_warning, effective_intervals
+from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
@@ -294,7 +294,9 @@ class Daemon:
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
         ]
-        budget = self.config.scheduler.history_requests_per_minute
+        scheduler = self.config.scheduler
+        rechecks = recheck_rate(demands, scheduler.recheck_window, scheduler.recheck_interval)
+        budget = max(1.0, scheduler.history_requests_per_minute - rechecks)
         warning = budget_warning(demands, budget, self.config.scheduler.live)
         if warning:
             log.warning("poll_budget_exceeded", detail=warning)

@@ -20,6 +20,7 @@ from monitor.channels import ChannelWatcher
 from monitor.config import Config, TelegramSettings
 from monitor.daemon import build_governor, channel_tags, load_rules, prepare_database
 from monitor.errors import ConfigError, SessionError, TelegramError
+from monitor.invite_links import mask_invite_links
 from monitor.logs import get_logger
 from monitor.models import Channel, Post
 from monitor.pipeline import PAGE, Classifier, Stages, classify_all, fold_albums
@@ -65,8 +66,9 @@ class BackfillReport:
 
 @dataclass
 class RescanReport:
-    """What a rescan found: posts scanned, newly flagged, matches recorded, alert rows."""
+    """What a rescan found: posts scanned of ``total``, newly flagged, matches, alert rows."""
 
+    total: int = 0
     scanned: int = 0
     flagged: int = 0
     matches: int = 0
@@ -157,7 +159,7 @@ async def _find_channel(watcher: ChannelWatcher, ref: str) -> Channel:
     if resolved is None:
         stored = await watcher.repository.channel(channel.id)
         reason = stored.last_error or "see the log"
-        raise TelegramError(f"cannot resolve {ref} ({stored.status}): {reason}")
+        raise TelegramError(f"cannot resolve {mask_invite_links(ref)} ({stored.status}): {reason}")
     return resolved
 
 
@@ -291,6 +293,7 @@ async def rescan(
     report = RescanReport()
     try:
         classifier = _classifier(config, await repository.channels())
+        report.total = await repository.count_posts()  # counted first: the bar shows a total
         after = 0
         while stored := await repository.stored_posts_after(after, RESCAN_CHUNK):
             items = [(s.id, classifier.classify(s.post)) for s in stored]

@@ -23,6 +23,7 @@ from monitor.logs import get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
+from monitor.preflight import Prepared, load_rules, prepare
 from monitor.recheck import record_deleted
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
@@ -50,14 +51,6 @@ def build_governor(config: Config) -> Governor:
             "join": (scheduler.joins_per_hour / 60.0, 5),
         }
     )
-
-
-def load_rules(config: Config) -> Any:
-    """Load and compile the rule set in effect (fails at start, never mid-run)."""
-    from monitor.rules import load_ruleset
-
-    rules = config.rules
-    return load_ruleset(rules.files, default_pack=rules.default_pack, disabled=rules.disabled)
 
 
 def channel_tags(config: Config, channels: list[Channel]) -> dict[int, frozenset[str]]:
@@ -115,20 +108,24 @@ class Daemon:
         Raises:
             MonitorError: a problem to show the user (no session, bad rules, database).
         """
+        # Every config problem is found here, before the database or Telegram is touched,
+        # by the same checks as `monitor check-config`.
+        prepared = prepare(self.config)
         telegram = self.config.telegram
-        if telegram is None:
+        if telegram is None:  # said by prepare(); this tells the type checker
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
-        await prepare_database(self.config.database.url)
-        lock = SessionLock(telegram, self.config.base_dir)
-        with lock:
-            return await self._run_locked()
+        try:
+            await prepare_database(self.config.database.url)
+            with SessionLock(telegram, self.config.base_dir):
+                return await self._run_locked(prepared)
+        finally:
+            for sink in prepared.sinks.values():
+                with contextlib.suppress(Exception):
+                    await sink.aclose()
 
-    async def _run_locked(self) -> int:
-        from monitor.alerts import build_sinks
+    async def _run_locked(self, prepared: Prepared) -> int:
         from monitor.alerts.telegram_bot import TelegramBotSink
 
-        ruleset = load_rules(self.config)
-        sinks = build_sinks(self.config)  # a bad sink fails at start, never mid-run
         repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
         if self.config.scheduler.live and not self.once:
@@ -136,15 +133,12 @@ class Daemon:
             subscribe(client, self.feed.posts, self.feed.deleted)
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
-            for sink in sinks.values():
+            for sink in prepared.sinks.values():
                 if isinstance(sink, TelegramBotSink) and sink.settings.as_account:
                     sink.use_client(client)  # one session, one connection
-            self.dispatcher = self._dispatcher(repository, sinks)
-            return await self._serve(repository, client, ruleset)
+            self.dispatcher = self._dispatcher(repository, prepared.sinks)
+            return await self._serve(repository, client, prepared.ruleset)
         finally:
-            for sink in sinks.values():
-                with contextlib.suppress(Exception):
-                    await sink.aclose()
             with contextlib.suppress(Exception):
                 await client.disconnect()
             await repository.close()
@@ -377,4 +371,4 @@ def _totals(watcher: ChannelWatcher) -> dict[str, int]:
     }
 
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "load_rules"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import tomllib
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.config import Config, load_config
+from monitor.config import Config, SchedulerSettings, load_config
 from monitor.logs import configure_logging
 
 DEMO_PHONE = "+99966000042"
@@ -46,11 +47,16 @@ def load_feed() -> DemoFeed:
 def demo_config_text(server_toml: str, channels: list[str]) -> str:
     """Return the demo's monitor.toml: the local server, SQLite, the default rules, a log sink."""
     refs = "".join(f'[[channels]]\nref = "@{name}"\n\n' for name in channels)
+    # Poll as often as the account's history budget allows, and no more: asking for more
+    # would only stretch the intervals and log a warning about it. Live updates bring new
+    # posts at once anyway; the poll is the safety net.
+    budget = SchedulerSettings.model_fields["history_requests_per_minute"].default
+    interval = max(5, math.ceil(60 * len(channels) / budget))
     return (
         "# Written by `monitor demo`: the local test server stands in for Telegram.\n"
         f"{server_toml}\n"
         '[database]\nurl = "sqlite:///monitor.db"\n\n'
-        "[scheduler]\ninterval = 5\njitter = 1\nbackfill = 20\n\n"
+        f"[scheduler]\ninterval = {interval}\njitter = 1\nbackfill = 20\n\n"
         '[metrics]\nheartbeat_file = "monitor.heartbeat"\n\n'
         f"{refs}"
         '[[alerts]]\nname = "demo"\nkind = "log"\n'

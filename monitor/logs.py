@@ -2,8 +2,8 @@
 
 Console rendering on a terminal, JSON lines otherwise. The standard-library loggers of telethon,
 sqlalchemy and apscheduler are routed through the same processor chain, and a redaction
-processor masks secrets wherever they appear, by key and by value. This module must not import
-anything from the edges.
+processor masks secrets wherever they appear, by key, by value and by shape (bot tokens,
+sessions, invite links). This module must not import anything from the edges.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from typing import Any, TextIO
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from monitor.config_types import mask_url
+from monitor.invite_links import mask_invite_links
+
 REDACTED = "**********"
 SECRET_KEY = re.compile(
     r"(api_hash|session_string|bot_token|token|secret|password|authorization|auth_key|urls?)$",
@@ -27,6 +30,9 @@ SECRET_SHAPES = (
     re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}\b"),  # bot token
     re.compile(r"\b1[A-Za-z0-9_=-]{300,}"),  # Telethon StringSession
 )
+# Any URL in free text (a library's error, a repr) shows with its password and query values
+# masked: webhook tokens ride in queries, database passwords in the user part.
+URL_SHAPE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 LIBRARY_LOGGERS = ("telethon", "sqlalchemy", "apscheduler", "alembic", "apprise", "asyncio")
 
 
@@ -43,13 +49,14 @@ class SecretRedactor:
 
     def mask_text(self, text: str) -> str:
         """Return ``text`` with every known secret value and secret shape masked."""
+        text = mask_invite_links(text)  # first, so a link keeps the start of its hash
         # Longest first: masking a short secret inside a longer one would leave its tail.
         for value in sorted(self._values, key=len, reverse=True):
             if value in text:
                 text = text.replace(value, REDACTED)
         for shape in SECRET_SHAPES:
             text = shape.sub(REDACTED, text)
-        return text
+        return URL_SHAPE.sub(lambda found: mask_url(found.group()), text)
 
     def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
         """Mask secrets in every field of ``event_dict``."""
@@ -90,6 +97,27 @@ def _drop_color_message(_: WrappedLogger, __: str, event_dict: EventDict) -> Eve
     return event_dict
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """A handler that writes to whatever ``sys.stderr`` is when a line is logged.
+
+    While a rich progress bar is live, rich swaps ``sys.stderr`` for a proxy that prints each
+    line above the bar; a handler holding on to the original stream would write through the
+    bar and break it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        """Ignore the stream ``StreamHandler`` sets: the current one is looked up each time."""
+
+
 def configure_logging(
     level: str = "info", log_format: str = "auto", stream: TextIO | None = None
 ) -> None:
@@ -98,8 +126,10 @@ def configure_logging(
     Args:
         level: minimum level name (debug, info, warning, error).
         log_format: ``console``, ``json``, or ``auto`` (console on a terminal).
-        stream: where log lines go (default: stderr).
+        stream: where log lines go (default: the current stderr, even once swapped for
+            another, as a live progress bar does).
     """
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     stream = stream or sys.stderr
     numeric_level = logging.getLevelName(level.upper())
     shared = _shared_processors()
@@ -111,7 +141,6 @@ def configure_logging(
             _renderer(log_format, stream),
         ],
     )
-    handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

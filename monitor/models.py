@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from monitor.invite_links import mask_invite_links
+
 
 @dataclass(frozen=True, slots=True)
 class Post:
@@ -120,10 +122,10 @@ class Channel:
 
     @property
     def label(self) -> str:
-        """Return a human name: @username, the title, or the reference."""
+        """Return a human name: @username, the title, or the reference (invite hash masked)."""
         if self.username:
             return f"@{self.username}"
-        return self.title or self.ref
+        return self.title or mask_invite_links(self.ref)
 
 
 @dataclass(frozen=True, slots=True)

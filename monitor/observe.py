@@ -15,12 +15,15 @@ from typing import Any
 
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
+from monitor.errors import ConfigError
 from monitor.heartbeat import write_heartbeat
 from monitor.logs import get_logger
 from monitor.metrics import ChannelFigures, MetricsServer, Snapshot, SnapshotCollector, parse_listen
+from monitor.models import Channel
 from monitor.pipeline import CycleReport
 from monitor.quiet import describe, quiet_verdict
 from monitor.storage.browse import Browser
+from monitor.telegram.refs import parse_ref
 
 log = get_logger("monitor.observe")
 
@@ -71,7 +74,7 @@ class Observer:
         for row in await self.watcher.repository.channel_overview():
             channel = row.channel
             total = counters.per_channel.get(channel.id, CycleReport())
-            channels[channel.username or channel.ref] = ChannelFigures(
+            channels[metric_label(channel)] = ChannelFigures(
                 fetched=total.new,
                 flagged=total.flagged,
                 missed_by_live=total.missed_by_live,
@@ -145,6 +148,24 @@ class Observer:
         if created:
             self.watcher.stages.on_alerts(created)
         return True
+
+
+def metric_label(channel: Channel) -> str:
+    """Return the one ``channel`` label ``/metrics`` gives a channel, never an invite hash.
+
+    The username in lower case without ``@`` when the channel is public, else its numeric
+    Telegram id. Before its first resolution: the username or id its reference names, or
+    ``invite-<row id>`` for an invite link.
+    """
+    if channel.username:
+        return channel.username.lower()
+    if channel.telegram_id is not None:
+        return str(channel.telegram_id)
+    try:
+        ref = parse_ref(channel.ref)
+    except ConfigError:
+        return f"ref-{channel.id}"
+    return f"invite-{channel.id}" if ref.kind == "invite" else ref.value
 
 
 def _age(moment: datetime | None, now: datetime) -> float | None:

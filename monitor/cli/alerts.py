@@ -53,28 +53,14 @@ def sample_alert(sink: str) -> Alert:
 
 
 def _with_outbox(config: Config, work: Callable[[Outbox], Awaitable[T]]) -> T:
-    from monitor.storage.engine import create_engine
+    from monitor.storage.engine import existing_database
     from monitor.storage.outbox import Outbox
 
     async def main() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Outbox(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(main())
-
-
-def _row(item: OutboxItem, now: datetime) -> str:
-    from monitor.cli.tables import duration
-
-    where = item.alert.post.link if item.alert else f"notice: {item.notice or ''}"[:60]
-    wait = (item.next_attempt_at - now).total_seconds()
-    due = "-" if item.state != "pending" else ("now" if wait <= 0 else f"in {duration(wait)}")
-    error = (item.last_error or "").replace("\n", " ")[:80]
-    columns = f"{item.id:>6}  {item.sink:<14} {item.state:<8} {item.attempts:>3}  {due:<10}"
-    return f"{columns} {where}  {error}"
 
 
 def _report_changed(verb: str, count: int, ids: Sequence[int]) -> None:
@@ -106,10 +92,9 @@ def alerts(ctx: click.Context) -> None:
     if not items:
         click.echo("No pending or failed alerts.")
         return
-    now = datetime.now(UTC)
-    click.echo(f"{'ID':>6}  {'SINK':<14} {'STATE':<8} {'TRY':>3}  {'NEXT':<10} POST  LAST ERROR")
-    for item in items:
-        click.echo(_row(item, now))
+    from monitor.cli.tables import alerts_table
+
+    alerts_table(items, datetime.now(UTC))
     enabled = {sink.name for sink in config.alerts if sink.enabled}
     for sink in sorted({item.sink for item in items} - enabled):
         count = sum(1 for item in items if item.sink == sink)
@@ -178,10 +163,11 @@ def test_alert(ctx: click.Context, sink_name: str) -> None:
     from monitor.alerts.format import render_alert
 
     config = load_cli_config(ctx, required=True)
-    sinks = build_sinks(config)
+    sinks = build_sinks(config, only=sink_name)
     sink = sinks.get(sink_name)
     if sink is None:
-        known = ", ".join(sorted(sinks)) or "none configured"
+        enabled = [s.name for s in config.alerts if s.enabled]
+        known = ", ".join(sorted(enabled)) or "none configured"
         raise ConfigError(f"{config.source}: no enabled sink named {sink_name!r}; sinks: {known}")
     alert = sample_alert(sink.name)
     message = render_alert(alert, render_options(sink.settings, config.delivery))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -19,11 +19,11 @@ from rich.progress import (
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
+from monitor.cli.params import since_value
+from monitor.invite_links import mask_invite_links
 
 if TYPE_CHECKING:
     from monitor.backfill import BackfillReport
-
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 
 
 def _progress() -> Progress:
@@ -43,8 +43,9 @@ def _progress() -> Progress:
 @click.argument("channel")
 @click.option(
     "--since",
-    type=click.DateTime(DATE_FORMATS),
-    help="Go back to this date (UTC), e.g. 2024-02-01.",
+    metavar="SINCE",
+    callback=since_value,
+    help="Go back this far: 7d, 24h, or a date (UTC) like 2024-02-01.",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Read at most this many older posts.")
 @click.option("--alert", is_flag=True, help="Alert the sinks about flagged old posts too.")
@@ -60,15 +61,13 @@ def backfill(
     if since is None and limit is None:
         raise click.UsageError("give --since DATE, --limit N or both")
     config = load_cli_config(ctx, required=True)
-    request = BackfillRequest(
-        channel, since=since.replace(tzinfo=UTC) if since else None, limit=limit, alert=alert
-    )
+    request = BackfillRequest(channel, since=since, limit=limit, alert=alert)
     progress = _progress()  # shown from the first page on, so errors come without a bar
-    task = progress.add_task(f"backfill {channel}", total=limit, flagged=0)
+    task = progress.add_task(f"backfill {mask_invite_links(channel)}", total=limit, flagged=0)
 
     def on_page(report: BackfillReport) -> None:
-        progress.start()
         _advance(progress, task, report, limit)
+        progress.start()  # after the update: the first frame already has the total
 
     try:
         report = asyncio.run(run_backfill(config, request, on_page))
@@ -108,8 +107,13 @@ def rescan(ctx: click.Context, alert: bool) -> None:
     task = progress.add_task("rescan", total=None, flagged=0)
 
     def on_chunk(report: RescanReport) -> None:
+        progress.update(
+            task,
+            completed=report.scanned,
+            total=max(report.total, report.scanned),  # posts stored meanwhile are scanned too
+            flagged=report.flagged,
+        )
         progress.start()
-        progress.update(task, completed=report.scanned, flagged=report.flagged)
 
     try:
         report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))

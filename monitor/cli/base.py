@@ -14,6 +14,7 @@ import click
 
 from monitor import __version__
 from monitor.errors import MonitorError
+from monitor.invite_links import mask_invite_links
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,7 +56,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except MonitorError as error:
-            fail(str(error), error.exit_code)
+            # A message may quote a channel reference; an invite link's hash is a secret.
+            fail(mask_invite_links(str(error)), error.exit_code)
             raise  # unreachable: fail() exits
 
     return wrapper
@@ -67,14 +69,24 @@ def _first_line(doc: str | None) -> str:
 
 
 def feature_lines() -> list[tuple[str, str]]:
-    """Rule kinds and sink kinds, each with the first line of its docstring."""
-    from monitor.alerts import SINK_KINDS
+    """Rule kinds and sink kinds, each with the first line of its config model's docstring.
+
+    Sink kinds come from their config models, not from ``monitor.alerts``: the sinks import
+    Telethon and Apprise, which ``--help`` has no use for.
+    """
+    from typing import get_args
+
+    from monitor.config import AnySinkSettings
     from monitor.rules.loader import KINDS
 
     rules = [(f"rule kind {name}", _first_line(spec.__doc__)) for name, (spec, _) in KINDS.items()]
+    sink_models = get_args(get_args(AnySinkSettings)[0])
     sinks = [
-        (f"sink kind {name}", _first_line(getattr(factory, "__self__", factory).__doc__))
-        for name, factory in SINK_KINDS.items()
+        (
+            f"sink kind {get_args(model.model_fields['kind'].annotation)[0]}",
+            _first_line(model.__doc__),
+        )
+        for model in sink_models
     ]
     return rules + sinks
 

@@ -5,23 +5,23 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
-import re
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from rich.console import Console
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
+from monitor.cli.params import parse_since
 from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
-from monitor.storage.browse import Browser, PostFilter
-from monitor.storage.engine import create_engine
-from monitor.storage.rows import StoredPost
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --help
+    from monitor.storage.browse import Browser
+    from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")
 FIELDS = [
@@ -32,35 +32,14 @@ FIELDS = [
 ]  # fmt: skip
 
 
-def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
-    """Parse ``--since``: a duration (``30m``, ``24h``, ``7d``) or an ISO date or time.
-
-    Raises:
-        click.BadParameter: neither form.
-    """
-    if not text:
-        return None
-    now = now or datetime.now(UTC)
-    duration = re.fullmatch(r"(\d+)\s*([mhdw])", text.strip().lower())
-    if duration:
-        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[duration.group(2)]
-        return now - timedelta(**{unit: int(duration.group(1))})
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use 30m, 24h, 7d or a date like 2026-11-01") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T]]) -> T:
     """Run ``work`` with a browser on the configured database, closing it afterwards."""
+    from monitor.storage.browse import Browser
+    from monitor.storage.engine import existing_database
 
     async def run() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Browser(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 
@@ -104,7 +83,12 @@ def _csv_value(value: Any) -> Any:
 @filter_options
 @click.option("--limit", default=50, show_default=True, help="At most this many posts.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table"
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json, jsonl or csv (one row per post) for tools.",
 )
 @handle_errors
 @click.pass_context
@@ -118,6 +102,8 @@ def flagged(
     fmt: str,
 ) -> None:
     """List recent flagged posts, newest first (a table, or JSON/CSV for analysts)."""
+    from monitor.storage.browse import PostFilter
+
     config = load_cli_config(ctx)
     criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
     posts = with_browser(config, lambda browser: browser.posts(criteria))
@@ -132,7 +118,12 @@ def flagged(
 @filter_options
 @click.option("--all", "all_posts", is_flag=True, help="All stored posts, not only flagged ones.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="csv (lists as JSON in their cells) or jsonl (one JSON object per line).",
 )
 @click.option(
     "--output",
@@ -153,6 +144,8 @@ def export(
     output: Path | None,
 ) -> None:
     """Export flagged (or all) posts with links, matched terms and categories, oldest first."""
+    from monitor.storage.browse import PostFilter
+
     config = load_cli_config(ctx)
     criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
 
@@ -171,7 +164,14 @@ def export(
 @cli.command()
 @config_option
 @click.option("--since", default="7d", show_default=True, help="Period: 24h, 7d, or a date.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for tools.",
+)
 @handle_errors
 @click.pass_context
 def stats(ctx: click.Context, since: str, fmt: str) -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
-from monitor.config import mask_url_password
-from monitor.storage import migrate
+from monitor.config import mask_url
+from monitor.invite_links import mask_invite_links
+from monitor.logs import REDACTED
+
+SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|pass|signature", re.IGNORECASE)
 
 
 @cli.command("check-config")
@@ -17,11 +21,21 @@ from monitor.storage import migrate
 @handle_errors
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as `run` does and print the effective settings, secrets masked."""
+    from monitor.preflight import prepare
+
     config = load_cli_config(ctx, required=True)
+    prepare(config)
     effective = config.model_dump(mode="json")
-    effective["database"]["url"] = mask_url_password(config.database.url)
-    click.echo(json.dumps(effective, indent=2, ensure_ascii=False))
+    effective["database"]["url"] = mask_url(config.database.url)
+    for sink in effective["alerts"]:
+        if "url" in sink:
+            sink["url"] = mask_url(sink["url"])
+        for name in sink.get("headers", {}):
+            if SECRET_HEADER.search(name):  # Authorization: Bearer ..., X-Api-Key: ...
+                sink["headers"][name] = REDACTED
+    # Invite links are secrets too, wherever they sit (channels, sink filters).
+    click.echo(mask_invite_links(json.dumps(effective, indent=2, ensure_ascii=False)))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
 
 
@@ -37,6 +51,8 @@ def db() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Migrate the database to the newest schema (safe to run on every start)."""
+    from monitor.storage import migrate  # alembic: only for the commands that migrate
+
     config = load_cli_config(ctx)
     migrate.upgrade(config.database.url, revision)
     click.echo(f"database at {migrate.current_revision(config.database.url)} (head)")
@@ -48,7 +64,14 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
     """Print the database's schema revision and whether it is up to date."""
+    from monitor.storage import migrate
+    from monitor.storage.engine import sqlite_file
+
     config = load_cli_config(ctx)
+    path = sqlite_file(config.database.url)
+    if path is not None and not path.exists():  # looking must not create the file
+        click.echo(f"empty (no database at {path} yet; `monitor db upgrade` creates it)")
+        return
     current = migrate.current_revision(config.database.url)
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind; head is {head}, run `monitor db upgrade`"

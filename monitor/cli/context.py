@@ -9,6 +9,7 @@ import click
 from monitor.cli.base import options
 from monitor.config import Config, default_config, load_config
 from monitor.errors import ConfigError
+from monitor.invite_links import invite_hashes
 from monitor.logs import configure_logging, redactor, secret_values
 
 
@@ -27,6 +28,7 @@ def load_cli_config(ctx: click.Context, *, required: bool = False) -> Config:
     else:
         config = default_config(Path.cwd())
     redactor.register(secret_values(config))
+    redactor.register(invite_hashes([channel.ref for channel in config.channels]))
     configure_logging(
         opts.log_level or config.logging.level,
         opts.log_format or config.logging.format,

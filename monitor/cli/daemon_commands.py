@@ -44,6 +44,8 @@ def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
     config = load_cli_config(ctx, required=True)
     if config.telegram is None:
         raise ConfigError(f"{config.source}: telegram: required for login; add api_id and api_hash")
+    if config.telegram.missing_secret():
+        raise ConfigError(f"{config.source}: telegram: {config.telegram.missing_secret()}")
     outcome = asyncio.run(
         interactive_login(
             config.telegram,
@@ -85,16 +87,14 @@ def channels(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from monitor.cli.tables import channels_table
+    from monitor.storage.engine import existing_database
     from monitor.storage.repository import Repository
 
     config = load_cli_config(ctx)
 
     async def read() -> list[object]:
-        repository = Repository.open(config.database.url)
-        try:
-            return list(await repository.channel_overview())
-        finally:
-            await repository.close()
+        async with existing_database(config.database.url) as engine:
+            return list(await Repository(engine).channel_overview())
 
     rows = asyncio.run(read())
     channels_table(config, rows, datetime.now(UTC))
@@ -112,6 +112,7 @@ def channels_reset(ctx: click.Context, ref: str) -> None:
     Its cursor and posts stay. The daemon resolves it at its next poll (or start), under the
     resolve budget.
     """
+    from monitor.storage.engine import existing_database
     from monitor.storage.repository import Repository
     from monitor.telegram.refs import names_channel, parse_ref
 
@@ -119,15 +120,13 @@ def channels_reset(ctx: click.Context, ref: str) -> None:
     parse_ref(ref)  # a bad reference is a one-line error before the database is opened
 
     async def reset() -> str:
-        repository = Repository.open(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
+            repository = Repository(engine)
             found = [c for c in await repository.channels() if names_channel(ref, c)]
             if len(found) != 1:
                 known = "no stored channel" if not found else f"{len(found)} stored channels"
                 raise ConfigError(f"{ref}: {known} match; see `monitor channels`")
             await repository.reset_channel(found[0].id)
             return f"{found[0].label}: reset (was {found[0].status}); it is resolved again next"
-        finally:
-            await repository.close()
 
     click.echo(asyncio.run(reset()))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from monitor.storage.rows import StoredPost
+if TYPE_CHECKING:  # only a type here; importing it would load SQLAlchemy for --help
+    from monitor.storage.rows import StoredPost
 
 CATEGORY_STYLE = {
     "desertion": "red",

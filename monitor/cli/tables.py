@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from monitor.budget import PollDemand, effective_intervals
 from monitor.config import Config
@@ -60,7 +61,7 @@ def channels_table(
         channel = row.channel
         wait = channel.flood_wait_until
         table.add_row(
-            channel.label if channel.resolved else channel.ref,
+            channel.label,  # never the raw reference: an invite link's hash is a secret
             channel.status,
             age(channel.last_post_at, now),
             str(channel.cursor),
@@ -71,3 +72,30 @@ def channels_table(
             (channel.last_error or "")[:60],
         )
     (console or Console()).print(table)
+
+
+def alerts_table(items: Sequence[Any], now: datetime, console: Console | None = None) -> None:
+    """Print the waiting and failed alerts of the outbox (``monitor alerts``).
+
+    The post's link and the last error share a column, one above the other, and that column
+    gets most of a narrow terminal's width, so a link stays whole when it can.
+    """
+    table = Table(title="Pending and failed alerts")
+    table.add_column("id", justify="right")
+    table.add_column("sink", overflow="fold", ratio=1)
+    table.add_column("state")
+    table.add_column("try", justify="right")
+    table.add_column("next")
+    table.add_column("post · last error", overflow="fold", ratio=3)
+    for item in items:
+        wait = (item.next_attempt_at - now).total_seconds()
+        due = "-" if item.state != "pending" else ("now" if wait <= 0 else f"in {duration(wait)}")
+        post = Text(item.alert.post.link if item.alert else f"notice: {item.notice}"[:200])
+        if item.last_error:
+            post.append("\n" + item.last_error.replace("\n", " ")[:300], style="red")
+        table.add_row(str(item.id), item.sink, item.state, str(item.attempts), due, post)
+    console = console or Console()
+    # Too wide for the terminal: fill its width, the post column taking the largest share.
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    table.expand = natural > console.width
+    console.print(table)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, cast, exists, func, or_, select
+from sqlalchemy import Integer, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.storage.rows import (
@@ -119,7 +119,9 @@ class Browser:
 
     async def stats(self, since: datetime | None) -> list[StatsRow]:
         """Return posts and flags per channel, and flags per channel and category."""
-        label = func.coalesce(channels_t.c.username, channels_t.c.ref)
+        # Stored posts belong to resolved channels: a username, else the id (never a ref,
+        # which may be an invite link, a secret).
+        label = func.coalesce(channels_t.c.username, cast(channels_t.c.telegram_id, String))
         window = [posts_t.c.date >= since] if since is not None else []
         totals = (
             select(label, func.count(), func.sum(cast(posts_t.c.flagged, Integer)))

@@ -154,3 +154,30 @@ def test_test_alert_reports_a_failing_sink(config_file: Path, http_server: Recor
     result = invoke(["--config", str(config_file), "test-alert", "hook"])
     assert result.code == 1
     assert "HTTP 503: maintenance" in result.stderr
+
+
+def test_alerts_listing_fits_the_terminal(config_file: Path, http_server: RecordingServer) -> None:
+    """`monitor alerts` is a table that fits 80 columns, with long names and errors wrapped whole.
+
+    The hand-aligned columns it had ran past the terminal's edge.
+    """
+    sink = "regional_duty_officer_webhook"
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8").replace('"hook"', f'"{sink}"'), encoding="utf-8"
+    )
+
+    async def flag() -> None:
+        async with seeded(f"sqlite:///{config_file.parent / 'monitor.db'}") as seeder:
+            await seeder.flag([sink], text=distinct_text(1), message_id=1)
+
+    asyncio.run(flag())
+    error = "upstream refused the delivery: " + "quota exhausted for this receiver " * 3
+    http_server.script(Reply(400, body=error.encode()))
+    invoke(["--config", str(config_file), "alerts", "send"])
+    listing = invoke(["--config", str(config_file), "alerts"], env={"COLUMNS": "80"})
+    lines = listing.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "https://t.me/chan1001/1 " in listing.stdout  # the link is never cut
+    cells = " ".join(line.strip("│ ") for line in lines)
+    assert sink[:10] in cells
+    assert "quota exhausted" in cells

@@ -48,6 +48,7 @@ async def test_rescan_flags_with_new_rules_without_alerts(world: MonitorWorld) -
     result = await monitor(world, "rescan")
     assert result.code == 0, result.stderr
     assert "rescanned 3 posts: 1 newly flagged, 2 matches recorded, 0 alerts" in result.stdout
+    assert "3/3" in result.stderr  # the bar's total is counted first (it showed "3/?")
     again = await monitor(world, "rescan")
     assert "rescanned 3 posts: 0 newly flagged, 0 matches recorded, 0 alerts" in again.stdout
     matches = await world.query(

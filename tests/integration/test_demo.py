@@ -43,6 +43,8 @@ def test_demo_shows_alerts_and_stores_them(tmp_path: Path) -> None:
     stored = asyncio.run(_count(url, "select count(*) from posts"))
     assert stored == int(summary.group(1))
     assert result.stderr == ""  # the log (and Telethon's greeting) goes to monitor.log
+    log = (tmp_path / "monitor-demo" / "monitor.log").read_text(encoding="utf-8")
+    assert "poll_budget_exceeded" not in log  # the demo's config fits the request budget
 
 
 def test_demo_feed_mixes_stories_and_look_alikes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import urllib.error
 import urllib.request
@@ -10,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.helpers.cli import invoke
 from tests.helpers.monitor_world import MonitorWorld, wait_until
+from tests.helpers.processes import finish, spawn, stop
 
 pytestmark = pytest.mark.telegram
 
@@ -98,3 +101,44 @@ async def test_quiet_channel_raises_one_operational_alert(world: MonitorWorld) -
 async def _more_cycles(daemon: object, count: int) -> bool:
     watcher = getattr(daemon, "watcher", None)
     return watcher is not None and watcher.counters.cycles >= count
+
+
+async def test_invite_hash_is_never_a_label_nor_logged(world: MonitorWorld) -> None:
+    """A private channel joined by invite is labelled by its id; its hash is in no output.
+
+    /metrics labelled it ``t.me/+hash`` and the daemon logged the link on resolving it;
+    whoever holds the hash can join the channel.
+    """
+    private = world.server.add_channel(title="Closed Circle", private=True)
+    public = world.server.add_channel(username="Metrics_Pub", title="Public")
+    await world.server.post(private, "Дезертир задержан")
+    await world.server.post(public, "Обычные новости")
+    secret = private.invite_hash
+    assert secret is not None
+    port = _free_port()
+    world.write_config([f"https://t.me/+{secret}", "@metrics_pub"])
+    text = world.config_path.read_text(encoding="utf-8")
+    world.config_path.write_text(
+        text.replace("[metrics]\n", f'[metrics]\nlisten = "127.0.0.1:{port}"\n'), encoding="utf-8"
+    )
+    await world.login()
+    process = spawn(world, "--log-level", "debug", "run")
+    try:
+
+        async def scraped() -> str | None:
+            status, body = await _get(f"http://127.0.0.1:{port}/metrics")
+            wanted = f'monitor_posts_flagged_total{{channel="{private.id}"}} 1.0'
+            return body if status == 200 and wanted in body else None
+
+        body = await wait_until(scraped, within=30, interval=0.5)
+        process.send_signal(signal.SIGTERM)
+        logs = (await finish(process, within=15)).stderr
+    finally:
+        stop(process)
+    assert 'monitor_posts_fetched_total{channel="metrics_pub"} 1.0' in body
+    channels = await asyncio.to_thread(invoke, ["--config", str(world.config_path), "channels"])
+    checked = await asyncio.to_thread(invoke, ["--config", str(world.config_path), "check-config"])
+    assert f"t.me/+{secret[:4]}…" in checked.stdout  # the user can still tell which link
+    for shown in (body, logs, channels.stdout, checked.stdout + checked.stderr):
+        assert secret not in shown
+    assert '"event": "channel_resolved"' in logs  # the line that named the link

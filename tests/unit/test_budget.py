@@ -70,3 +70,18 @@ def test_recheck_rate(
     """The re-read costs one request per 100 posts of the window, per channel and interval."""
     demands = [PollDemand(i, 60, rate) for i, rate in enumerate(posts_per_hour)]
     assert recheck_rate(demands, window, interval) == pytest.approx(expected)
+
+
+def test_demo_config_fits_the_budget() -> None:
+    """`monitor demo` asks for no more history requests than the budget (it warned about itself)."""
+    import tomllib
+
+    from monitor.config import SchedulerSettings
+    from monitor.demo import demo_config_text, load_feed
+
+    names = [channel["username"] for channel in load_feed().channels]
+    scheduler = SchedulerSettings.model_validate(
+        tomllib.loads(demo_config_text("", names))["scheduler"]
+    )
+    demands = [PollDemand(index, scheduler.interval) for index in range(len(names))]
+    assert budget_warning(demands, scheduler.history_requests_per_minute, live=True) is None

@@ -86,6 +86,30 @@ def test_secrets_are_masked(fields: dict[str, str], hidden: str) -> None:
     assert REDACTED in stream.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        pytest.param(
+            "POST https://hooks.example.org/in?token=s3cr3t-tok failed: timed out",
+            "POST https://hooks.example.org/in?token=*** failed: timed out",
+            id="query-token",
+        ),
+        pytest.param(
+            "cannot reach postgresql://monitor:s3cr3t-pw@db:5432/monitor (refused)",
+            "cannot reach postgresql://monitor:***@db:5432/monitor (refused)",
+            id="user-password",
+        ),
+    ],
+)
+def test_urls_in_free_text_are_logged_masked(error: str, shown: str) -> None:
+    """A URL inside any logged text (a library's error) shows no password or query value."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    get_logger("monitor.test").warning("delivery_failed", error=error)
+    [line] = _lines(stream)
+    assert line["error"] == shown
+
+
 def test_level_filters() -> None:
     """Below the configured level nothing is written."""
     stream = io.StringIO()
@@ -93,3 +117,22 @@ def test_level_filters() -> None:
     get_logger("monitor.test").info("quiet")
     get_logger("monitor.test").warning("loud")
     assert [line["event"] for line in _lines(stream)] == ["loud"]
+
+
+def test_log_lines_print_above_a_live_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """While a rich progress bar is live, a log line goes through its console, above the bar.
+
+    The handler used to hold the stderr of its start and wrote straight through the bar.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    configure_logging("info", "console")
+    screen = io.StringIO()
+    with Progress(console=Console(file=screen, force_terminal=True, width=100)) as progress:
+        progress.add_task("rescan", total=10)
+        get_logger("monitor.test").warning("flood_wait", seconds=3)
+    assert "flood_wait" in screen.getvalue()
+    assert "flood_wait" not in capsys.readouterr().err
+    get_logger("monitor.test").warning("after_the_bar")
+    assert "after_the_bar" in capsys.readouterr().err

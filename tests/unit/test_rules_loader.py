@@ -72,7 +72,7 @@ BROKEN = [
         "r: near.0.within:",
         id="near-within-zero",
     ),
-    pytest.param("[[rules]\n", "-: not valid TOML", id="bad-toml"),
+    pytest.param("[[rules]\n", "-: invalid TOML", id="bad-toml"),
     pytest.param("[extras]\n" + GOOD, "-: unknown key 'extras'", id="unknown-top-key"),
 ]
 

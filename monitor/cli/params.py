@@ -1,0 +1,40 @@
+"""Option values the commands share: ``--since`` as a duration (``7d``) or a date."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import click
+
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
+    """Parse ``--since``: a duration (``30m``, ``24h``, ``7d``, ``2w``) or an ISO date or time.
+
+    A date or time without a zone is UTC.
+
+    Raises:
+        click.BadParameter: neither form.
+    """
+    if not text:
+        return None
+    now = now or datetime.now(UTC)
+    duration = _DURATION.fullmatch(text.strip().lower())
+    if duration:
+        return now - timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use 30m, 24h, 7d or a date like 2026-11-01") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def since_value(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An option callback: the moment a ``--since`` value names, or a usage error naming it."""
+    try:
+        return parse_since(value)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, ctx=ctx, param=param) from None

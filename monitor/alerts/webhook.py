@@ -3,7 +3,8 @@
 Request: ``POST <url>`` with the body described in ``monitor.alerts.format`` and headers
 
 * ``Content-Type: application/json; charset=utf-8``
-* ``X-Monitor-Event``: ``alert``, ``update`` or ``digest``
+* ``X-Monitor-Event``: ``alert``, ``update``, ``deleted`` (the channel deleted an alerted
+  post), ``digest`` or ``notice``
 * ``X-Monitor-Delivery``: the alert ids the body accounts for (``42`` or ``42,43``); the
   same ids come back on a retry, so a receiver can drop a duplicate
 * ``X-Monitor-Timestamp``: Unix seconds when this attempt was signed

@@ -22,7 +22,7 @@ from monitor.errors import SessionError, StorageError
 from monitor.logs import get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
-from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
+from monitor.pipeline import Classifier, Stages, ingest_live
 from monitor.preflight import Prepared, load_rules, prepare
 from monitor.recheck import record_deleted
 from monitor.scheduler import Schedule
@@ -203,7 +203,8 @@ class Daemon:
         for channel in usable:
             await watcher.poll(channel.id)
         stats = await self.dispatcher.drain()
-        log.info("sweep_finished", channels=len(usable), delivered=stats.sent, **_totals(watcher))
+        totals = daemon_totals(watcher)
+        log.info("sweep_finished", channels=len(usable), delivered=stats.sent, **totals)
         if self.fatal is not None:
             raise self.fatal
         return 0
@@ -308,8 +309,8 @@ class Daemon:
                 return
             posts = [post for m in messages if (post := to_post(m, channel)) is not None]
             try:
-                await ingest_live(channel, stages, posts, edited=edited)
-                watcher.counters.per_channel.setdefault(channel.id, CycleReport()).new += len(posts)
+                report = await ingest_live(channel, stages, posts, edited=edited)
+                watcher.count_live(channel, report)
             except Exception:  # the sweep will store what this could not
                 log.exception("live_ingest_failed", channel=channel.label)
 
@@ -328,7 +329,7 @@ class Daemon:
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:
-            await self.observer.beat(_totals(watcher))
+            await self.observer.beat(daemon_totals(watcher))
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -358,7 +359,8 @@ class Daemon:
         log.info("daemon_stopped")
 
 
-def _totals(watcher: ChannelWatcher) -> dict[str, int]:
+def daemon_totals(watcher: ChannelWatcher) -> dict[str, int]:
+    """The totals since start, as the heartbeat and the final log line report them."""
     counters = watcher.counters
     return {
         "cycles": counters.cycles,
@@ -366,6 +368,7 @@ def _totals(watcher: ChannelWatcher) -> dict[str, int]:
         "flagged": counters.flagged,
         "alerts": counters.alerts,
         "failures": counters.failures,
+        "failed_posts": counters.failed_posts,
         "missed_by_live": counters.missed_by_live,
         "flood_waits": counters.flood_waits,
     }

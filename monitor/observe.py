@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.channels import ChannelWatcher
+from monitor.channels import FAILING_AFTER, ChannelWatcher
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.heartbeat import write_heartbeat
@@ -74,12 +74,16 @@ class Observer:
         for row in await self.watcher.repository.channel_overview():
             channel = row.channel
             total = counters.per_channel.get(channel.id, CycleReport())
+            in_a_row = counters.failing.get(channel.id, 0)
             channels[metric_label(channel)] = ChannelFigures(
                 fetched=total.new,
                 flagged=total.flagged,
                 missed_by_live=total.missed_by_live,
                 last_post_age=_age(channel.last_post_at, now),
                 poll_lag=_age(channel.last_polled_at, now),
+                post_errors=row.post_errors,
+                failed_cycles=in_a_row,
+                failing=channel.status == "failing" or in_a_row >= FAILING_AFTER,
             )
         outbox = await self.dispatcher.outbox.counts()
         return Snapshot(

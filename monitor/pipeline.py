@@ -61,6 +61,7 @@ class Store(Protocol):
         store_all: bool = True,
         live: bool = False,
         advance_from: int | None = None,
+        walked: bool = False,
     ) -> Any: ...
 
 
@@ -127,6 +128,7 @@ class CycleReport:
     pages: int = 0
     cursor: int = 0
     broken: int = 0
+    failed_posts: int = 0
     batches: int = 0
 
 
@@ -200,7 +202,7 @@ async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
     """
     started = time.perf_counter()
     report = CycleReport(cursor=channel.cursor)
-    if channel.cursor == 0:
+    if not channel.walked:
         await _initial_backfill(channel, stages, report)
     else:
         await _sweep(channel, stages, report)
@@ -221,7 +223,9 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
     The cursor stays at 0 until the walk is done, then moves to the newest post it saw, and
     the sweep carries on from there. A walk cut short by a crash, an error or a stop leaves
     the channel new: the next cycle walks again, skipping what is stored (nothing alerts
-    twice). Moving the cursor with the first page instead would lose the older pages.
+    twice). Moving the cursor with the first page instead would lose the older pages. A
+    walk that found nothing ends too (cursor 0): the sweep then reads the channel from its
+    start, so posts that live updates miss later are all read, not just the newest N.
     """
     since = stages.backfill_since
     limit = stages.backfill_by_channel.get(channel.id, stages.backfill)
@@ -242,10 +246,9 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
         if len(page) < wanted or len(kept) < len(page) or taken == limit:
             break
         before = page[-1].message_id
-    if cursor:
-        await stages.store.store_batch(channel, [], cursor=cursor, alert_cutoff=None)
-        report.cursor = cursor
-        report.batches += 1
+    await stages.store.store_batch(channel, [], cursor=cursor, alert_cutoff=None, walked=True)
+    report.cursor = cursor
+    report.batches += 1
 
 
 async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:
@@ -289,10 +292,7 @@ async def _store(
     report.fetched += len(folded)
     report.batches += 1
     report.broken += broken
-    report.new += len(result.new_message_ids)
-    report.flagged += len(result.flagged_message_ids)
-    report.alerts += result.alerts_created
-    report.edited += result.edited
+    _add_result(channel, report, result)
     if cursor is not None:
         report.cursor = max(report.cursor, cursor)
     if sweep:
@@ -301,6 +301,17 @@ async def _store(
         )
     if result.alerts_created:
         stages.on_alerts(result.alerts_created)
+
+
+def _add_result(channel: Channel, report: CycleReport, result: Any) -> None:
+    """Count what a stored batch changed, and log each post that could not be stored."""
+    report.new += len(result.new_message_ids)
+    report.flagged += len(result.flagged_message_ids)
+    report.alerts += result.alerts_created
+    report.edited += result.edited
+    report.failed_posts += len(result.post_errors)
+    for message_id, error in result.post_errors.items():
+        log.error("post_store_failed", channel=channel.label, message_id=message_id, error=error)
 
 
 def _missed_by_live(
@@ -329,16 +340,20 @@ def _missed_by_live(
     return len(missed)
 
 
-async def ingest_live(channel: Channel, stages: Stages, posts: list[Post], *, edited: bool) -> int:
-    """Run posts from live updates through the same stages; return alerts created.
+async def ingest_live(
+    channel: Channel, stages: Stages, posts: list[Post], *, edited: bool
+) -> CycleReport:
+    """Run posts from live updates through the same stages; return what they changed.
 
     The cursor moves only when the posts continue it without a gap, so the sweep still reads
-    whatever live mode did not deliver.
+    whatever live mode did not deliver. The report counts each post flagged here once; the
+    sweep that reads it again later finds it stored and counts it no more.
     """
+    report = CycleReport(cursor=channel.cursor)
     folded = fold_albums(posts)
-    items, _ = classify_all(stages, folded)
+    items, report.broken = classify_all(stages, folded)
     if not items:
-        return 0
+        return report
     first = min(item.post.message_id for item in items)
     last = max(max(item.post.album_ids or (item.post.message_id,)) for item in items)
     result = await stages.store.store_batch(
@@ -350,14 +365,18 @@ async def ingest_live(channel: Channel, stages: Stages, posts: list[Post], *, ed
         store_all=stages.store_all,
         live=True,
     )
+    report.fetched = len(folded)
+    report.batches = 1
+    _add_result(channel, report, result)
     log.info(
         "live_posts_stored",
         channel=channel.label,
         edited=edited,
-        new=len(result.new_message_ids),
-        flagged=len(result.flagged_message_ids),
-        alerts=result.alerts_created,
+        new=report.new,
+        flagged=report.flagged,
+        alerts=report.alerts,
+        failed_posts=report.failed_posts,
     )
     if result.alerts_created:
         stages.on_alerts(result.alerts_created)
-    return int(result.alerts_created)
+    return report

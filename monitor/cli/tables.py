@@ -55,6 +55,7 @@ def channels_table(
         "flagged",
         "flood wait",
         "last error",
+        "post errors",
     ):
         table.add_column(column)
     for row in rows:
@@ -70,6 +71,7 @@ def channels_table(
             str(row.flagged),
             duration((wait - now).total_seconds()) if wait and wait > now else "-",
             (channel.last_error or "")[:60],
+            str(row.post_errors),
         )
     (console or Console()).print(table)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from monitor.storage.channel_state import ChannelOverview, ChannelState
 from monitor.storage.deletions import DeletionResult, Deletions
 from monitor.storage.engine import create_engine
-from monitor.storage.post_batches import BatchResult, PostBatches, RescanResult
+from monitor.storage.post_batches import BatchResult
+from monitor.storage.post_errors import PostErrors
+from monitor.storage.rescans import RescanResult, Rescans
 from monitor.storage.rows import StoredPost
 
 __all__ = [
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-class Repository(ChannelState, PostBatches, Deletions):
+class Repository(ChannelState, Rescans, PostErrors, Deletions):
     """The service's database, reached through one async engine."""
 
     @classmethod

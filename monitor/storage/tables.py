@@ -90,6 +90,11 @@ class ChannelRow(Base):
     error_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     flood_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the first walk (the initial backfill) ended; until then each cycle walks anew.
+    # The cursor alone cannot tell: a channel walked while empty keeps cursor 0.
+    walked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cycles failed in a row (0 after a sweep that succeeds); enough of them make it `failing`.
+    failed_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -176,6 +181,21 @@ class AlertRow(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     external_id: Mapped[str | None] = mapped_column(String(128))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostErrorRow(Base):
+    """A post that could not be stored: the channel moved past it, and this says so."""
+
+    __tablename__ = "post_errors"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "message_id", name="uq_post_errors_channel_message"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -223,7 +223,7 @@ class ChannelWatcher:
         report: CycleReport | None = None
         try:
             report = await run_cycle(channel, self.stages)
-            self._count(channel, report)
+            await self._record(channel, report)
             await self._recheck(channel, report)
         except FloodWait as wait:
             await self._flood_wait(channel, wait)
@@ -263,6 +263,7 @@ class ChannelWatcher:
             error=error,
             in_a_row=in_a_row,
             recorded=recorded,
+            retry="at the channel's next poll",
         )
         if announce:
             # Lost only if the database fails between two statements; status and metric stay.
@@ -286,6 +287,11 @@ class ChannelWatcher:
     def count_live(self, channel: Channel, report: CycleReport) -> None:
         """Add what live updates stored to the totals (each post and flag counted once)."""
         self._add(channel, report)
+
+    async def _record(self, channel: Channel, report: CycleReport) -> None:
+        self._count(channel, report)
+        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
+            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
 
     async def _recheck(self, channel: Channel, report: CycleReport) -> None:
         """Re-read the channel's recent window when it is due (edits, deletions)."""

@@ -209,6 +209,7 @@ class SchedulerSettings(Section):
     store: Literal["all", "flagged"] = "all"
     quiet_factor: Annotated[float, Field(ge=0)] = 6.0
     quiet_after: Seconds = 3600
+    quiet_check_interval: IntervalSeconds = 300
     history_requests_per_minute: Positive = 20
     # Re-read the posts of this many recent seconds (0: never) at start and every
     # recheck_interval, for edits and deletions made while nobody watched.

@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
-from monitor.logs import get_logger
+from monitor.logs import bind_context, clear_context, get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, Stages, ingest_live
@@ -27,6 +28,7 @@ from monitor.preflight import Prepared, load_rules, prepare
 from monitor.recheck import record_deleted
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
+from monitor.storage.engine import DATABASE_ERRORS, error_line
 from monitor.storage.repository import Repository
 from monitor.telegram.governor import Governor
 from monitor.telegram.session import SessionLock, build_client, ensure_authorized
@@ -37,6 +39,31 @@ log = get_logger("monitor.daemon")
 HEARTBEAT_SECONDS = 10
 REBALANCE_SECONDS = 600
 STOP_GRACE_SECONDS = 5
+
+T = TypeVar("T")
+
+
+async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even if the caller is cancelled meanwhile, then stop.
+
+    A stopping daemon cancels its cycles at once (nothing before a commit is lost: the cursor
+    moves only with one), but a commit already under way completes first.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
+
+
+class DaemonRepository(Repository):
+    """The daemon's repository: a batch commit under way survives a stop that cancels it."""
+
+    async def store_batch(self, *args: Any, **kwargs: Any) -> Any:
+        """``Repository.store_batch``, run to its end even when the cycle is cancelled."""
+        return await finish_even_if_cancelled(super().store_batch(*args, **kwargs))
 
 
 def build_governor(config: Config) -> Governor:
@@ -126,7 +153,7 @@ class Daemon:
     async def _run_locked(self, prepared: Prepared) -> int:
         from monitor.alerts.telegram_bot import TelegramBotSink
 
-        repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
+        repository = DaemonRepository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
         if self.config.scheduler.live and not self.once:
             # Before connecting: Telethon replays what was missed while we were down at once.
@@ -279,12 +306,22 @@ class Daemon:
             report = await watcher.poll(channel_id)
             if self.observer is not None:
                 await self.observer.check_quiet(channel_id, report)
+        except asyncio.CancelledError:
+            if not self.stop_event.is_set():
+                raise
+            # Stopping: the cycle was waiting on Telegram; its committed pages are kept.
+            log.info("cycle_interrupted", channel_id=channel_id)
         finally:
             self.running_cycles.discard(task)
 
     async def _rebalance(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
         """Share the history budget among channels; warn when the intervals cannot fit."""
-        activity = await watcher.repository.posts_per_hour(datetime.now(UTC) - timedelta(days=1))
+        since = datetime.now(UTC) - timedelta(days=1)
+        try:
+            activity = await watcher.repository.posts_per_hour(since)
+        except DATABASE_ERRORS as error:
+            log.warning("rebalance_failed", error=error_line(error), retry_in_s=REBALANCE_SECONDS)
+            return
         demands = [
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
@@ -305,14 +342,8 @@ class Daemon:
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is None:
-                return
-            posts = [post for m in messages if (post := to_post(m, channel)) is not None]
-            try:
-                report = await ingest_live(channel, stages, posts, edited=edited)
-                watcher.count_live(channel, report)
-            except Exception:  # the sweep will store what this could not
-                log.exception("live_ingest_failed", channel=channel.label)
+            if channel is not None:
+                await self._ingest_live(watcher, stages, channel, messages, edited=edited)
 
         async def on_deleted(telegram_id: int, message_ids: list[int]) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
@@ -326,6 +357,36 @@ class Daemon:
                 log.exception("live_deletion_failed", channel=channel.label)
 
         await self.feed.attach(on_posts, on_deleted)
+
+    async def _ingest_live(
+        self,
+        watcher: ChannelWatcher,
+        stages: Stages,
+        channel: Channel,
+        messages: list[Any],
+        *,
+        edited: bool,
+    ) -> None:
+        """Store live posts; on failure log one line: the sweep stores them at its next poll."""
+        # Telethon runs handlers in tasks that may have inherited another channel's context.
+        bind_context(channel_id=channel.id)
+        posts = [post for m in messages if (post := to_post(m, channel)) is not None]
+        try:
+            report = await ingest_live(channel, stages, posts, edited=edited)
+            watcher.count_live(channel, report)
+        except DATABASE_ERRORS as error:
+            log.error(
+                "live_ingest_failed",
+                channel=channel.label,
+                channel_id=channel.id,
+                message_ids=[post.message_id for post in posts],
+                error=error_line(error),
+                retry="the channel's next sweep stores these posts",
+            )
+        except Exception:  # a bug: keep the traceback; the sweep still stores the posts
+            log.exception("live_ingest_failed", channel=channel.label, channel_id=channel.id)
+        finally:
+            clear_context("channel_id")
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:
@@ -344,10 +405,14 @@ class Daemon:
     async def _stop(self, schedule: Schedule, tasks: list[asyncio.Task[Any]]) -> None:
         resolver, dispatcher = tasks
         resolver.cancel()
-        # Let open transactions and the send in flight finish, briefly; the dispatcher stops
-        # by itself on stop_event, a cycle after its current page. Only then shut the
-        # scheduler down: APScheduler cancels the coroutine jobs still running.
-        await asyncio.wait({dispatcher, *self.running_cycles}, timeout=STOP_GRACE_SECONDS)
+        # Cycles stop at once: one waiting on Telegram loses nothing (the cursor moves only
+        # with a commit) and a commit under way finishes first (``DaemonRepository``). The
+        # dispatcher stops by itself on stop_event after the send in flight, briefly. Only
+        # then shut the scheduler down.
+        cycles = set(self.running_cycles)
+        for cycle in cycles:
+            cycle.cancel()
+        await asyncio.wait({dispatcher, *cycles}, timeout=STOP_GRACE_SECONDS)
         schedule.shutdown()
         for task in tasks:
             task.cancel()

@@ -9,8 +9,11 @@ updates through the same stages. Errors of one post or one channel never stop th
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,6 +27,10 @@ log = get_logger("monitor.pipeline")
 
 PAGE = 100
 MAX_PAGES_PER_CYCLE = 20
+# Rules run in one worker thread, never on the event loop: a 120,000-character post takes
+# seconds of matching, during which every channel, /healthz and SIGTERM would wait. One
+# thread keeps the rule set's caches single-threaded and posts classified in order.
+_CLASSIFIER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
 
 
 class PostSource(Protocol):
@@ -193,6 +200,13 @@ def classify_all(stages: Stages, posts: Sequence[Post]) -> tuple[list[Classified
     return items, broken
 
 
+async def classify_off_loop(stages: Stages, posts: Sequence[Post]) -> tuple[list[Classified], int]:
+    """``classify_all`` in the classifier thread, so the event loop keeps serving meanwhile."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()  # log fields bound to the cycle follow the work
+    return await loop.run_in_executor(_CLASSIFIER, context.run, classify_all, stages, posts)
+
+
 async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
     """Fetch, classify and store everything new in ``channel`` (one sweep).
 
@@ -280,7 +294,7 @@ async def _store(
     sweep: bool,
 ) -> None:
     folded = fold_albums(posts)
-    items, broken = classify_all(stages, folded)
+    items, broken = await classify_off_loop(stages, folded)
     now = stages.clock()
     result = await stages.store.store_batch(
         channel,
@@ -351,7 +365,7 @@ async def ingest_live(
     """
     report = CycleReport(cursor=channel.cursor)
     folded = fold_albums(posts)
-    items, report.broken = classify_all(stages, folded)
+    items, report.broken = await classify_off_loop(stages, folded)
     if not items:
         return report
     first = min(item.post.message_id for item in items)

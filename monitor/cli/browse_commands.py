@@ -20,7 +20,7 @@ from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --help
-    from monitor.storage.browse import Browser
+    from monitor.storage.browse import Browser, PostFilter
     from monitor.storage.rows import StoredPost
 
 T = TypeVar("T")
@@ -56,6 +56,30 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = option(func)
     return func
+
+
+def _category(category: str | None) -> str | None:
+    """Refuse a category that does not exist (a typo would list nothing, with status 0)."""
+    from monitor.rules.schema import CATEGORIES
+
+    if category is not None and category not in CATEGORIES:
+        known = ", ".join(CATEGORIES)
+        raise click.BadParameter(
+            f"unknown category {category!r} (one of {known})", None, None, "'--category'"
+        )
+    return category
+
+
+async def _checked(
+    browser: Browser,
+    criteria: PostFilter,
+    read: Callable[[PostFilter], Coroutine[Any, Any, list[StoredPost]]],
+) -> list[StoredPost]:
+    """Refuse a channel or rule the database has never seen, then read the posts."""
+    problem = await browser.unknown_filter(criteria)
+    if problem:
+        raise click.UsageError(problem)
+    return await read(criteria)
 
 
 def write_rows(posts: list[StoredPost] | Any, fmt: str, out: TextIO) -> None:
@@ -105,8 +129,8 @@ def flagged(
     from monitor.storage.browse import PostFilter
 
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
-    posts = with_browser(config, lambda browser: browser.posts(criteria))
+    criteria = PostFilter(parse_since(since), _category(category), channel, rule, True, limit)
+    posts = with_browser(config, lambda browser: _checked(browser, criteria, browser.posts))
     if fmt == "table":
         posts_table(posts, Console())
     else:
@@ -147,10 +171,15 @@ def export(
     from monitor.storage.browse import PostFilter
 
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
+    criteria = PostFilter(
+        parse_since(since), _category(category), channel, rule, not all_posts, None
+    )
 
     async def collect(browser: Browser) -> list[StoredPost]:
-        return [post async for post in browser.stream(criteria)]
+        async def stream(criteria: PostFilter) -> list[StoredPost]:
+            return [post async for post in browser.stream(criteria)]
+
+        return await _checked(browser, criteria, stream)
 
     posts = with_browser(config, collect)
     if output is None:

@@ -83,7 +83,7 @@ def health(ctx: click.Context) -> None:
 @handle_errors
 @click.pass_context
 def channels(ctx: click.Context) -> None:
-    """Show every channel: status, last post, cursor, lag, flags, errors, flood wait."""
+    """Show every channel: status, last post, cursor, lag, flags, missed live, errors, waits."""
     if ctx.invoked_subcommand is not None:
         return
     from monitor.cli.tables import channels_table

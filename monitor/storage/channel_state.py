@@ -21,11 +21,13 @@ from monitor.storage.tables import utcnow
 
 @dataclass(frozen=True)
 class ChannelOverview:
-    """A channel, how many of its posts were flagged, and how many could not be stored."""
+    """A channel, how many of its posts were flagged, how many could not be stored, and how
+    many the sweep found that live updates had missed."""
 
     channel: Channel
     flagged: int
     post_errors: int = 0
+    missed_by_live: int = 0
 
 
 def _channel(row: Row[Any]) -> Channel:
@@ -257,9 +259,24 @@ class ChannelState(StoreBase):
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
             return [
-                ChannelOverview(_channel(row), int(row.flagged or 0), int(row.post_errors or 0))
+                ChannelOverview(
+                    _channel(row),
+                    int(row.flagged or 0),
+                    post_errors=int(row.post_errors or 0),
+                    missed_by_live=int(row.missed_by_live or 0),
+                )
                 for row in rows
             ]
+
+    async def add_missed_by_live(self, channel_id: int, count: int) -> None:
+        """Add ``count`` posts the sweep found that live updates had missed to the channel's."""
+        statement = (
+            update(channels_t)
+            .where(channels_t.c.id == channel_id)
+            .values(missed_by_live=channels_t.c.missed_by_live + count)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
 
     async def posts_per_hour(self, since: datetime) -> dict[int, float]:
         """Return each channel's posts per hour since ``since`` (by channel row id)."""

@@ -23,6 +23,17 @@ from monitor.errors import ConfigError, DatabaseUnavailableError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
+#: What a database that is down, locked or restarting raises: the daemon logs one line and
+#: retries; anything else is a bug and keeps its traceback.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
+
+
+def error_line(error: BaseException) -> str:
+    """Return the first line of a database error (the driver's own message), for one log line."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first[:300]
+
 
 def async_url(url: str) -> URL:
     """Return ``url`` with the async driver the service uses for its dialect.

@@ -70,6 +70,7 @@ class OutboxItem:
     alert: Alert | None
     notice: str | None = None
     sent_at: datetime | None = None
+    delivery_id: str = ""
     corrects: int | None = None  # a ``deletion`` row: the alert whose post was deleted
 
 
@@ -128,6 +129,7 @@ def _item(
         alert=alert,
         notice=notice,
         sent_at=row.sent_at,
+        delivery_id=row.delivery_id or f"alert-{row.id}",
         corrects=payload.get("alert_id") if row.kind == "deletion" else None,
     )
 

@@ -69,7 +69,7 @@ def test_database_at_an_older_schema_says_upgrade(tmp_path: Path, database_url: 
     """A database a revision behind the code (no posts.deleted_at yet): run `db upgrade`."""
     from monitor.storage import migrate
 
-    migrate.upgrade(database_url, "0002_post_errors")
+    migrate.upgrade(database_url, "0003_delivery_ids_missed_by_live")
     path = tmp_path / "monitor.toml"
     path.write_text(f'[database]\nurl = "{database_url}"\n')
     result = invoke(["flagged", "--config", str(path)])

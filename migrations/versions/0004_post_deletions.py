@@ -1,7 +1,7 @@
 """post deletions: when the channel deleted a stored post
 
-Revision ID: 0003_post_deletions
-Revises: 0002_post_errors
+Revision ID: 0004_post_deletions
+Revises: 0003_delivery_ids_missed_by_live
 Create Date: 2026-12-04 21:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_post_deletions"
-down_revision: str | None = "0002_post_errors"
+revision: str = "0004_post_deletions"
+down_revision: str | None = "0003_delivery_ids_missed_by_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

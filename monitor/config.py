@@ -243,11 +243,20 @@ class RulesSettings(Section):
     default_pack: bool = True
     files: list[Path] = Field(default_factory=list)
     disabled: list[str] = Field(default_factory=list)
+    # The learned scorer: on by default with the pack; ``weights`` is a file written by
+    # ``monitor rules train`` (default: the weights shipped with the pack).
+    scorer: bool | None = None
+    weights: Path | None = None
 
     @field_validator("files")
     @classmethod
     def _resolve_files(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         return [resolve_path(path, info) for path in value]
+
+    @field_validator("weights")
+    @classmethod
+    def _resolve_weights(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else resolve_path(value, info)
 
 
 class DeliverySettings(Section):

@@ -21,6 +21,13 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 FORWARD_KEY_MAX = 64
 
 
+POST_READ_CHARS = 16_384
+"""How much of a post the rules and the story matcher read: four times Telegram's own
+4,096-character limit. A longer post (only a hostile or broken server sends one) is stored
+whole, but its tail is not read: one C-level scan of 120,000 characters holds the interpreter
+lock long enough to stall the event loop, even from a worker thread."""
+
+
 def storable_text(text: str) -> str:
     """Return ``text`` with NUL and lone surrogates replaced by U+FFFD (same length)."""
     return _UNSTORABLE.sub("\ufffd", text)

@@ -35,9 +35,11 @@ from monitor.config_sinks import (
     WebhookSinkSettings,
 )
 from monitor.config_types import (
+    FOREVER,
     IntervalSeconds,
     NonNegative,
     Positive,
+    Retention,
     Seconds,
     Section,
     env_name,
@@ -112,6 +114,8 @@ class DatabaseSettings(Section):
 
     url: str = ""
     echo: bool = False
+    keep_unflagged: Retention = FOREVER
+    keep_flagged: Retention = FOREVER
 
     @field_validator("url")
     @classmethod

@@ -23,6 +23,7 @@ from monitor.logs import get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
+from monitor.retention import DAEMON_MAX_BATCHES, PRUNE_SECONDS, keeps_everything, prune
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.repository import Repository
@@ -106,6 +107,7 @@ class Daemon:
     watcher: ChannelWatcher | None = None
     dispatcher: Any = None
     observer: Observer | None = None
+    vacuum_hint_given: bool = False
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -233,6 +235,8 @@ class Daemon:
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
         )
+        if not keeps_everything(self.config.database):
+            schedule.every("prune", PRUNE_SECONDS, self._prune, watcher.repository)
         log.info("daemon_started", channels=len(channels), live=live)
         try:
             await self.stop_event.wait()
@@ -313,6 +317,21 @@ class Daemon:
                 log.exception("live_ingest_failed", channel=channel.label)
 
         source.subscribe(on_posts)
+
+    async def _prune(self, repository: Repository) -> None:
+        """The retention chore: a bounded run of small batches; the next run goes on."""
+        report = await prune(
+            repository, self.config.database, datetime.now(UTC), max_batches=DAEMON_MAX_BATCHES
+        )
+        if report.unflagged or report.flagged or report.freed_pages:
+            log.info("posts_pruned", **vars(report))
+        if report.vacuum_mode == "none" and not self.vacuum_hint_given:
+            self.vacuum_hint_given = True
+            log.warning(
+                "database_not_vacuumed_incrementally",
+                hint="pruned space is reused but the file does not shrink; run "
+                "`monitor db prune --vacuum` once, with the daemon stopped",
+            )
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 from monitor.storage.channel_state import ChannelOverview, ChannelState
 from monitor.storage.engine import create_engine
 from monitor.storage.post_batches import BatchResult, PostBatches, RescanResult
+from monitor.storage.retention import Retention
 from monitor.storage.rows import StoredPost
 
 __all__ = ["BatchResult", "ChannelOverview", "Repository", "RescanResult", "StoredPost"]
 
 
-class Repository(ChannelState, PostBatches):
+class Repository(ChannelState, PostBatches, Retention):
     """The service's database, reached through one async engine."""
 
     @classmethod

@@ -269,6 +269,10 @@ class Walk:
         report.new += len(result.new_message_ids)
         report.flagged += len(result.flagged_message_ids)
         report.alerts += result.alerts_created
+        for message_id, error in result.post_errors.items():  # recorded; the backfill goes on
+            log.error(
+                "post_store_failed", channel=report.channel, message_id=message_id, error=error
+            )
 
 
 def _hold_back_oldest_album(posts: list[Post]) -> list[Post]:

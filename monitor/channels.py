@@ -5,11 +5,14 @@ most once (under the resolve budget, never in the polling loop), public channels
 (under the join budget) so live updates arrive, and each poll runs ``run_cycle`` with every
 failure recorded on the channel rather than raised: a private or deleted channel gets a status,
 a log line and one operational alert, a flood wait pauses that kind of call for all channels
-and is persisted, a dropped connection or database outage waits for the next interval.
+and is persisted, a dropped connection or database outage waits for the next interval. Cycles
+that fail ``FAILING_AFTER`` times in a row make the channel ``failing`` (its status, a metric
+and one operational alert) until a cycle succeeds.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.config import ChannelSettings, Config
 from monitor.errors import ConfigError, SessionError, TelegramError
 from monitor.logs import bind_context, clear_context, get_logger
-from monitor.models import Channel
+from monitor.models import Channel, storable_text
 from monitor.pipeline import CycleReport, Stages, run_cycle
 from monitor.storage.repository import Repository
 from monitor.telegram.refs import parse_ref
@@ -31,6 +34,8 @@ JOIN_LIMIT = 500
 JOIN_WARNING = 450
 # A channel found private, deleted or banned is tried again this often, in case it recovered.
 RETRY_UNAVAILABLE = timedelta(hours=1)
+# After this many failed cycles in a row a channel is `failing`: status, metric, one notice.
+FAILING_AFTER = 3
 
 
 @dataclass
@@ -45,7 +50,10 @@ class Counters:
     posts: int = 0
     flagged: int = 0
     alerts: int = 0
+    failed_posts: int = 0
     per_channel: dict[int, CycleReport] = field(default_factory=dict)
+    # Cycles failed in a row, by channel row id (0 again after a cycle that succeeds).
+    failing: dict[int, int] = field(default_factory=dict)
 
 
 class ChannelWatcher:
@@ -182,8 +190,11 @@ class ChannelWatcher:
                 return None
             return await self._poll(channel)
         except SQLAlchemyError as error:
-            self.counters.failures += 1
-            log.error("cycle_failed", reason="database", error=_first_line(error))
+            await self._failed(channel_id, "database", _first_line(error))
+            return None
+        except Exception as error:  # one channel's cycle is the unit of failure
+            log.exception("cycle_crashed", channel_id=channel_id)
+            await self._failed(channel_id, "bug", _first_line(error))
             return None
         finally:
             clear_context("channel_id")
@@ -201,30 +212,86 @@ class ChannelWatcher:
             self.on_fatal(error)
             return None
         except TelegramError as error:
-            self.counters.failures += 1
-            log.warning("cycle_failed", channel=channel.label, reason="telegram", error=str(error))
+            await self._failed(channel.id, "telegram", str(error), channel.label)
             return None
         self._count(channel, report)
+        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
+            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
         return report
+
+    async def _failed(
+        self, channel_id: int, reason: str, error: str, label: str | None = None
+    ) -> None:
+        """Count a failed cycle; the FAILING_AFTER-th in a row makes the channel `failing`.
+
+        One log line per failure: when the database is what fails, the failure cannot be
+        recorded there and is counted in memory only (``recorded=False``).
+        """
+        self.counters.failures += 1
+        in_a_row, announce, recorded = self.counters.failing.get(channel_id, 0) + 1, False, True
+        try:
+            in_a_row, announce = await self.repository.record_failure(
+                channel_id, error, failing_after=FAILING_AFTER
+            )
+        except SQLAlchemyError:
+            recorded = False
+        self.counters.failing[channel_id] = in_a_row
+        log.warning(
+            "cycle_failed",
+            channel=label,
+            reason=reason,
+            error=error,
+            in_a_row=in_a_row,
+            recorded=recorded,
+            retry="at the channel's next poll",
+        )
+        if announce:
+            # Lost only if the database fails between two statements; status and metric stay.
+            with contextlib.suppress(SQLAlchemyError):
+                await self._announce_failing(channel_id, in_a_row, error)
+
+    async def _announce_failing(self, channel_id: int, in_a_row: int, error: str) -> None:
+        channel = await self.repository.channel(channel_id)
+        log.error("channel_failing", channel=channel.label, in_a_row=in_a_row, error=error)
+        text = storable_text(
+            f"Channel {channel.label} is failing: {in_a_row} cycles in a row failed "
+            f"(last error: {error}). Its posts are not being read; see `monitor channels`."
+        )
+        sinks = [sink.name for sink in self.config.alerts if sink.enabled]
+        created = await self.repository.add_operational_alert(
+            sinks, text, key=f"channel:{channel_id}:failing"
+        )
+        if created:
+            self.stages.on_alerts(created)
+
+    def count_live(self, channel: Channel, report: CycleReport) -> None:
+        """Add what live updates stored to the totals (each post and flag counted once)."""
+        self._add(channel, report)
 
     def _resting(self, channel: Channel) -> bool:
         """Tell whether an unavailable channel should not be polled yet."""
-        if channel.status == "active":
+        if channel.status in ("active", "failing"):
             return False
         polled = channel.last_polled_at
         return polled is not None and datetime.now(UTC) - polled < RETRY_UNAVAILABLE
 
     def _count(self, channel: Channel, report: CycleReport) -> None:
+        self.counters.cycles += 1
+        self.counters.failing[channel.id] = 0
+        self._add(channel, report)
+
+    def _add(self, channel: Channel, report: CycleReport) -> None:
         counters = self.counters
-        counters.cycles += 1
         counters.posts += report.new
         counters.flagged += report.flagged
         counters.alerts += report.alerts
         counters.missed_by_live += report.missed_by_live
+        counters.failed_posts += report.failed_posts
         total = counters.per_channel.setdefault(channel.id, CycleReport())
         total.new += report.new
         total.flagged += report.flagged
         total.missed_by_live += report.missed_by_live
+        total.failed_posts += report.failed_posts
 
     async def _flood_wait(self, channel: Channel, wait: FloodWait) -> None:
         until = datetime.now(UTC) + timedelta(seconds=wait.seconds)
@@ -251,4 +318,6 @@ class ChannelWatcher:
 
 
 def _first_line(error: BaseException) -> str:
-    return str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines() or [type(cause).__name__]
+    return lines[0][:300]

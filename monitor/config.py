@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,6 +35,7 @@ from monitor.config_sinks import (
 )
 from monitor.config_types import (
     FOREVER,
+    ApiId,
     IntervalSeconds,
     NonNegative,
     Positive,
@@ -43,11 +43,14 @@ from monitor.config_types import (
     Seconds,
     Section,
     env_name,
+    mask_url,
     mask_url_password,
     read_secret_file,
     resolve_path,
 )
 from monitor.errors import ConfigError
+from monitor.telegram.refs import parse_ref
+from monitor.tomlfile import read_toml
 
 __all__ = [
     "AnySinkSettings",
@@ -59,6 +62,7 @@ __all__ = [
     "WebhookSinkSettings",
     "env_name",
     "load_config",
+    "mask_url",
     "mask_url_password",
 ]
 
@@ -81,7 +85,7 @@ class ServerSettings(Section):
 class TelegramSettings(Section):
     """The monitoring account: API credentials and its session."""
 
-    api_id: Positive
+    api_id: ApiId
     api_hash: SecretStr | None = None
     api_hash_file: Path | None = None
     session: Path = Field(default=Path("monitor.session"), validate_default=True)
@@ -100,13 +104,20 @@ class TelegramSettings(Section):
         if self.session_string is None and self.session_string_file is not None:
             secret = read_secret_file(self.session_string_file, "telegram.session_string")
             object.__setattr__(self, "session_string", secret)
-        if self.api_hash is None or not self.api_hash.get_secret_value():
-            raise PydanticCustomError(
-                "missing_secret",
-                "api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
-                "or the environment variable MONITOR_TELEGRAM_API_HASH",
-            )
         return self
+
+    def missing_secret(self) -> str | None:
+        """Say that the API hash is missing, if it is.
+
+        Checked only by what talks to Telegram (``run``, ``login``, ``backfill``, a Telegram
+        sink, ``check-config``): browsing and rule commands work without it.
+        """
+        if self.api_hash is not None and self.api_hash.get_secret_value():
+            return None
+        return (
+            "api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
+            "or the environment variable MONITOR_TELEGRAM_API_HASH"
+        )
 
 
 class DatabaseSettings(Section):
@@ -156,6 +167,37 @@ class ChannelSettings(Section):
     join: bool | None = None
     backfill: NonNegative | None = None
 
+    @field_validator("ref")
+    @classmethod
+    def _check_ref(cls, value: str) -> str:
+        try:
+            parse_ref(value)
+        except ConfigError as error:
+            raise PydanticCustomError("channel_ref", str(error)) from None
+        return value
+
+
+def _unique_channels(channels: list[ChannelSettings]) -> list[ChannelSettings]:
+    """Refuse one channel listed twice, in whatever form (``@x`` and ``t.me/x``)."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, channel in enumerate(channels):
+        parsed = parse_ref(channel.ref)
+        key = (parsed.kind, parsed.value)
+        first = seen.setdefault(key, index)
+        if first != index:
+            raise PydanticCustomError(
+                "duplicate_channel",
+                "channels[{index}] ({ref}) is the same channel as channels[{first}] "
+                "({first_ref}); list each channel once",
+                {
+                    "index": index,
+                    "ref": repr(channel.ref),
+                    "first": first,
+                    "first_ref": repr(channels[first].ref),
+                },
+            )
+    return channels
+
 
 class SchedulerSettings(Section):
     """Defaults for every channel's polling job and for ingestion."""
@@ -171,6 +213,7 @@ class SchedulerSettings(Section):
     store: Literal["all", "flagged"] = "all"
     quiet_factor: Annotated[float, Field(ge=0)] = 6.0
     quiet_after: Seconds = 3600
+    quiet_check_interval: IntervalSeconds = 300
     history_requests_per_minute: Positive = 20
 
     @field_validator("backfill_since", mode="before")
@@ -250,6 +293,17 @@ class MetricsSettings(Section):
 
     _resolve = field_validator("heartbeat_file")(resolve_path)
 
+    @field_validator("listen")
+    @classmethod
+    def _check_port(cls, value: str | None) -> str | None:
+        if value is not None and int(value.rpartition(":")[2]) > 65535:
+            raise PydanticCustomError(
+                "port",
+                "port {port} is above 65535 (got {got}); use a port like 127.0.0.1:9108",
+                {"port": int(value.rpartition(":")[2]), "got": repr(value)},
+            )
+        return value
+
 
 class Config(Section):
     """The whole configuration, as validated from one TOML file."""
@@ -264,6 +318,8 @@ class Config(Section):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     source: Path | None = Field(default=None, exclude=True)
+
+    _channels = field_validator("channels")(_unique_channels)
 
     @model_validator(mode="after")
     def _unique_sink_names(self) -> Config:
@@ -319,10 +375,11 @@ def _merge_sink_environment(sinks: Any, environ: dict[str, str]) -> None:
             continue
         sink.setdefault("name", sink.get("kind", ""))
         prefix = f"{ENV_PREFIX}ALERTS_{env_name(str(sink['name']))}_"
-        for key in ("bot_token", "secret"):
+        for key in ("bot_token", "secret", "urls"):
             value = environ.get(prefix + key.upper())
             if value:
-                sink[key] = value
+                # Apprise URLs hold no spaces: the variable lists them separated by whitespace.
+                sink[key] = value.split() if key == "urls" else value
 
 
 def _default_database_url(data: dict[str, Any], base_dir: Path) -> None:
@@ -333,7 +390,7 @@ def _default_database_url(data: dict[str, Any], base_dir: Path) -> None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_toml(path)
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: file not found; pass --config PATH, set MONITOR_CONFIG, "
@@ -341,10 +398,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from None
 
 
 def parse_config(

@@ -9,6 +9,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -17,9 +18,15 @@ from monitor.config_types import (
     Positive,
     Section,
     env_name,
+    mask_url,
     read_secret_file,
     resolve_path,
 )
+
+# An HTTP header name is an RFC 9110 token; a value holds no line break or NUL (a CR/LF in a
+# value would let the config inject headers, and the HTTP client refuses it at send time).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
 
 
 def _parse_clock(text: str) -> time:
@@ -53,6 +60,14 @@ class SinkSettings(Section):
             )
         return value
 
+    def missing_secret(self) -> str | None:
+        """Say which secret this sink needs to deliver and does not have, if any.
+
+        Checked only by what delivers alerts (``run``, ``test-alert``, ``alerts send``,
+        ``check-config``): browsing and rule commands work without a sink's secrets.
+        """
+        return None
+
     def quiet_window(self) -> tuple[time, time] | None:
         """Return the (start, end) clock times of the quiet hours, if any."""
         if self.quiet_hours is None:
@@ -77,27 +92,54 @@ class TelegramSinkSettings(SinkSettings):
         if self.bot_token is None and self.bot_token_file is not None:
             token = read_secret_file(self.bot_token_file, "bot_token")
             object.__setattr__(self, "bot_token", token)
-        if self.bot_token is None and not self.as_account:
-            raise PydanticCustomError(
-                "missing_secret",
-                "bot_token is missing; set bot_token, bot_token_file, the environment "
-                "variable MONITOR_ALERTS_{env}_BOT_TOKEN, or as_account = true",
-                {"env": env_name(self.name or "telegram")},
-            )
         return self
+
+    def missing_secret(self) -> str | None:
+        """Say that the bot token is missing (unless the sink sends as the account)."""
+        if self.bot_token is not None or self.as_account:
+            return None
+        env = env_name(self.name or "telegram")
+        return (
+            "bot_token is missing; set bot_token, bot_token_file, the environment "
+            f"variable MONITOR_ALERTS_{env}_BOT_TOKEN, or as_account = true"
+        )
 
 
 class WebhookSinkSettings(SinkSettings):
     """POST each alert as JSON, signed with HMAC-SHA256 when a secret is set."""
 
     kind: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://")
+    url: str
     secret: SecretStr | None = None
     secret_file: Path | None = None
     timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     headers: dict[str, str] = Field(default_factory=dict)
 
     _resolve = field_validator("secret_file")(resolve_path)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return check_http_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise PydanticCustomError(
+                    "header_name",
+                    "{name} is not a valid header name; use letters, digits and dashes",
+                    {"name": repr(name)},
+                )
+            if _HEADER_VALUE_FORBIDDEN.search(text):
+                raise PydanticCustomError(
+                    "header_value",
+                    "the value of header {name} holds a line break (CR/LF) or NUL; "
+                    "put it on one line",
+                    {"name": repr(name)},
+                )
+        return value
 
     @model_validator(mode="after")
     def _secret(self) -> WebhookSinkSettings:
@@ -110,13 +152,65 @@ class AppriseSinkSettings(SinkSettings):
     """Deliver through Apprise URLs (Slack, Discord, Matrix, e-mail, ntfy, ...)."""
 
     kind: Literal["apprise"]
-    urls: list[SecretStr] = Field(min_length=1)
+    urls: list[SecretStr] = Field(default_factory=list)
+    urls_file: Path | None = None
+
+    _resolve = field_validator("urls_file")(resolve_path)
+
+    @model_validator(mode="after")
+    def _urls_from_file(self) -> AppriseSinkSettings:
+        if not self.urls and self.urls_file is not None:
+            text = read_secret_file(self.urls_file, "urls").get_secret_value()
+            lines = [line.strip() for line in text.splitlines()]
+            urls = [SecretStr(line) for line in lines if line and not line.startswith("#")]
+            object.__setattr__(self, "urls", urls)
+        return self
+
+    def missing_secret(self) -> str | None:
+        """Say that no Apprise URL was given (they carry passwords, so they may come late)."""
+        if self.urls:
+            return None
+        env = env_name(self.name or "apprise")
+        return (
+            "urls is missing; set urls, urls_file (one URL per line) or the environment "
+            f"variable MONITOR_ALERTS_{env}_URLS (URLs separated by spaces)"
+        )
 
 
 class LogSinkSettings(SinkSettings):
     """Write alerts to the log (dry runs and the demo)."""
 
     kind: Literal["log"]
+
+
+def check_http_url(value: str) -> str:
+    """Accept an absolute http(s) URL with a host and nothing a request line cannot carry.
+
+    Raises:
+        PydanticCustomError: the URL is unusable; the message shows it with credentials masked.
+    """
+    problem = _http_url_problem(value)
+    if problem:
+        raise PydanticCustomError(
+            "http_url",
+            "{problem} (got {got}); {fix}",
+            {"problem": problem[0], "got": repr(mask_url(value)), "fix": problem[1]},
+        )
+    return value
+
+
+def _http_url_problem(value: str) -> tuple[str, str] | None:
+    """Return what is wrong with an http(s) URL and the fix, or None."""
+    if re.search(r"[\x00-\x20\x7f]", value):
+        return "holds a space or control character", "percent-encode it (a space is %20)"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (parsing the port is the check: it raises when out of range)
+    except ValueError as error:
+        return f"is not a URL ({error})", "write it like https://example.org:8443/hook"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host", "like https://example.org/hook"
+    return None
 
 
 AnySinkSettings = Annotated[

@@ -35,7 +35,28 @@ def _at_least(minimum: int, unit: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _at_most(maximum: int, fix: str) -> AfterValidator:
+    """Return a validator that states the ceiling, the value given and the fix."""
+
+    def check(value: int) -> int:
+        if value > maximum:
+            raise PydanticCustomError(
+                "too_big",
+                "must be at most {maximum} (got {got}); {fix}",
+                {"maximum": maximum, "got": value, "fix": fix},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 Seconds = Annotated[int, _at_least(1, " seconds")]
+#: Telegram's api_id is a signed 32-bit integer in the protocol (``initConnection api_id:int``).
+ApiId = Annotated[
+    int,
+    _at_least(1, ""),
+    _at_most(2**31 - 1, "copy the api_id shown at https://my.telegram.org"),
+]
 IntervalSeconds = Annotated[int, _at_least(5, " seconds")]
 NonNegative = Annotated[int, _at_least(0, "")]
 Positive = Annotated[int, _at_least(1, "")]
@@ -101,6 +122,21 @@ def env_name(name: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
 
 
-def mask_url_password(url: str) -> str:
-    """Hide the password of a URL so it can appear in an error line."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+_USERINFO = re.compile(r"(://[^/@?#]*?:)[^/@?#]*@")
+_QUERY_VALUE = re.compile(r"((?:^|[&;])[^=&;]*=)[^&;]*")
+
+
+def mask_url(url: str) -> str:
+    """Hide a URL's credentials (the user's password and every query value) for display.
+
+    ``https://user:pw@host/p?token=abc&x=1`` becomes ``https://user:***@host/p?token=***&x=***``.
+    Query values are masked whatever their name: tokens hide under many names (``token``,
+    ``key``, ``sig``, ``access_token``...), and the shape of the URL is enough to recognise it.
+    """
+    head, hash_sign, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    masked = _USERINFO.sub(r"\1***@", base) + question + _QUERY_VALUE.sub(r"\1***", query)
+    return masked + (hash_sign + "***" if fragment else "")
+
+
+mask_url_password = mask_url

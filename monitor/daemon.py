@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
-from monitor.logs import get_logger
+from monitor.logs import bind_context, clear_context, get_logger
 from monitor.models import Channel
 from monitor.observe import Observer
-from monitor.pipeline import Classifier, CycleReport, Stages, ingest_live
+from monitor.pipeline import Classifier, Stages, ingest_live
+from monitor.preflight import Prepared, load_rules, prepare
 from monitor.retention import DAEMON_MAX_BATCHES, PRUNE_SECONDS, keeps_everything, prune
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
+from monitor.storage.engine import DATABASE_ERRORS, error_line
 from monitor.storage.repository import Repository
 from monitor.telegram.governor import Governor
 from monitor.telegram.session import SessionLock, build_client, ensure_authorized
@@ -36,6 +39,31 @@ log = get_logger("monitor.daemon")
 HEARTBEAT_SECONDS = 10
 REBALANCE_SECONDS = 600
 STOP_GRACE_SECONDS = 5
+
+T = TypeVar("T")
+
+
+async def finish_even_if_cancelled(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even if the caller is cancelled meanwhile, then stop.
+
+    A stopping daemon cancels its cycles at once (nothing before a commit is lost: the cursor
+    moves only with one), but a commit already under way completes first.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
+
+
+class DaemonRepository(Repository):
+    """The daemon's repository: a batch commit under way survives a stop that cancels it."""
+
+    async def store_batch(self, *args: Any, **kwargs: Any) -> Any:
+        """``Repository.store_batch``, run to its end even when the cycle is cancelled."""
+        return await finish_even_if_cancelled(super().store_batch(*args, **kwargs))
 
 
 def build_governor(config: Config) -> Governor:
@@ -50,14 +78,6 @@ def build_governor(config: Config) -> Governor:
             "join": (scheduler.joins_per_hour / 60.0, 5),
         }
     )
-
-
-def load_rules(config: Config) -> Any:
-    """Load and compile the rule set in effect (fails at start, never mid-run)."""
-    from monitor.rules import load_ruleset
-
-    rules = config.rules
-    return load_ruleset(rules.files, default_pack=rules.default_pack, disabled=rules.disabled)
 
 
 def channel_tags(config: Config, channels: list[Channel]) -> dict[int, frozenset[str]]:
@@ -115,33 +135,34 @@ class Daemon:
         Raises:
             MonitorError: a problem to show the user (no session, bad rules, database).
         """
+        # Every config problem is found here, before the database or Telegram is touched,
+        # by the same checks as `monitor check-config`.
+        prepared = prepare(self.config)
         telegram = self.config.telegram
-        if telegram is None:
+        if telegram is None:  # said by prepare(); this tells the type checker
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
-        await prepare_database(self.config.database.url)
-        lock = SessionLock(telegram, self.config.base_dir)
-        with lock:
-            return await self._run_locked()
+        try:
+            await prepare_database(self.config.database.url)
+            with SessionLock(telegram, self.config.base_dir):
+                return await self._run_locked(prepared)
+        finally:
+            for sink in prepared.sinks.values():
+                with contextlib.suppress(Exception):
+                    await sink.aclose()
 
-    async def _run_locked(self) -> int:
-        from monitor.alerts import build_sinks
+    async def _run_locked(self, prepared: Prepared) -> int:
         from monitor.alerts.telegram_bot import TelegramBotSink
 
-        ruleset = load_rules(self.config)
-        sinks = build_sinks(self.config)  # a bad sink fails at start, never mid-run
-        repository = Repository.open(self.config.database.url, echo=self.config.database.echo)
+        repository = DaemonRepository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
-            for sink in sinks.values():
+            for sink in prepared.sinks.values():
                 if isinstance(sink, TelegramBotSink) and sink.settings.as_account:
                     sink.use_client(client)  # one session, one connection
-            self.dispatcher = self._dispatcher(repository, sinks)
-            return await self._serve(repository, client, ruleset)
+            self.dispatcher = self._dispatcher(repository, prepared.sinks)
+            return await self._serve(repository, client, prepared.ruleset)
         finally:
-            for sink in sinks.values():
-                with contextlib.suppress(Exception):
-                    await sink.aclose()
             with contextlib.suppress(Exception):
                 await client.disconnect()
             await repository.close()
@@ -206,7 +227,8 @@ class Daemon:
         for channel in usable:
             await watcher.poll(channel.id)
         stats = await self.dispatcher.drain()
-        log.info("sweep_finished", channels=len(usable), delivered=stats.sent, **_totals(watcher))
+        totals = daemon_totals(watcher)
+        log.info("sweep_finished", channels=len(usable), delivered=stats.sent, **totals)
         if self.fatal is not None:
             raise self.fatal
         return 0
@@ -283,12 +305,22 @@ class Daemon:
             report = await watcher.poll(channel_id)
             if self.observer is not None:
                 await self.observer.check_quiet(channel_id, report)
+        except asyncio.CancelledError:
+            if not self.stop_event.is_set():
+                raise
+            # Stopping: the cycle was waiting on Telegram; its committed pages are kept.
+            log.info("cycle_interrupted", channel_id=channel_id)
         finally:
             self.running_cycles.discard(task)
 
     async def _rebalance(self, schedule: Schedule, watcher: ChannelWatcher) -> None:
         """Share the history budget among channels; warn when the intervals cannot fit."""
-        activity = await watcher.repository.posts_per_hour(datetime.now(UTC) - timedelta(days=1))
+        since = datetime.now(UTC) - timedelta(days=1)
+        try:
+            activity = await watcher.repository.posts_per_hour(since)
+        except DATABASE_ERRORS as error:
+            log.warning("rebalance_failed", error=error_line(error), retry_in_s=REBALANCE_SECONDS)
+            return
         demands = [
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
@@ -307,22 +339,50 @@ class Daemon:
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is None:
-                return
-            posts = [post for m in messages if (post := to_post(m, channel)) is not None]
-            try:
-                await ingest_live(channel, stages, posts, edited=edited)
-                watcher.counters.per_channel.setdefault(channel.id, CycleReport()).new += len(posts)
-            except Exception:  # the sweep will store what this could not
-                log.exception("live_ingest_failed", channel=channel.label)
+            if channel is not None:
+                await self._ingest_live(watcher, stages, channel, messages, edited=edited)
 
         source.subscribe(on_posts)
 
+    async def _ingest_live(
+        self,
+        watcher: ChannelWatcher,
+        stages: Stages,
+        channel: Channel,
+        messages: list[Any],
+        *,
+        edited: bool,
+    ) -> None:
+        """Store live posts; on failure log one line: the sweep stores them at its next poll."""
+        # Telethon runs handlers in tasks that may have inherited another channel's context.
+        bind_context(channel_id=channel.id)
+        posts = [post for m in messages if (post := to_post(m, channel)) is not None]
+        try:
+            report = await ingest_live(channel, stages, posts, edited=edited)
+            watcher.count_live(channel, report)
+        except DATABASE_ERRORS as error:
+            log.error(
+                "live_ingest_failed",
+                channel=channel.label,
+                channel_id=channel.id,
+                message_ids=[post.message_id for post in posts],
+                error=error_line(error),
+                retry="the channel's next sweep stores these posts",
+            )
+        except Exception:  # a bug: keep the traceback; the sweep still stores the posts
+            log.exception("live_ingest_failed", channel=channel.label, channel_id=channel.id)
+        finally:
+            clear_context("channel_id")
+
     async def _prune(self, repository: Repository) -> None:
         """The retention chore: a bounded run of small batches; the next run goes on."""
-        report = await prune(
-            repository, self.config.database, datetime.now(UTC), max_batches=DAEMON_MAX_BATCHES
-        )
+        try:
+            report = await prune(
+                repository, self.config.database, datetime.now(UTC), max_batches=DAEMON_MAX_BATCHES
+            )
+        except DATABASE_ERRORS as error:  # e.g. locked: the next run goes on
+            log.error("prune_failed", error=error_line(error), retry=f"in {PRUNE_SECONDS} s")
+            return
         if report.unflagged or report.flagged or report.freed_pages:
             log.info("posts_pruned", **vars(report))
         if report.vacuum_mode == "none" and not self.vacuum_hint_given:
@@ -335,7 +395,7 @@ class Daemon:
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:
-            await self.observer.beat(_totals(watcher))
+            await self.observer.beat(daemon_totals(watcher))
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -350,10 +410,14 @@ class Daemon:
     async def _stop(self, schedule: Schedule, tasks: list[asyncio.Task[Any]]) -> None:
         resolver, dispatcher = tasks
         resolver.cancel()
-        # Let open transactions and the send in flight finish, briefly; the dispatcher stops
-        # by itself on stop_event, a cycle after its current page. Only then shut the
-        # scheduler down: APScheduler cancels the coroutine jobs still running.
-        await asyncio.wait({dispatcher, *self.running_cycles}, timeout=STOP_GRACE_SECONDS)
+        # Cycles stop at once: one waiting on Telegram loses nothing (the cursor moves only
+        # with a commit) and a commit under way finishes first (``DaemonRepository``). The
+        # dispatcher stops by itself on stop_event after the send in flight, briefly. Only
+        # then shut the scheduler down.
+        cycles = set(self.running_cycles)
+        for cycle in cycles:
+            cycle.cancel()
+        await asyncio.wait({dispatcher, *cycles}, timeout=STOP_GRACE_SECONDS)
         schedule.shutdown()
         for task in tasks:
             task.cancel()
@@ -365,7 +429,8 @@ class Daemon:
         log.info("daemon_stopped")
 
 
-def _totals(watcher: ChannelWatcher) -> dict[str, int]:
+def daemon_totals(watcher: ChannelWatcher) -> dict[str, int]:
+    """The totals since start, as the heartbeat and the final log line report them."""
     counters = watcher.counters
     return {
         "cycles": counters.cycles,
@@ -373,9 +438,10 @@ def _totals(watcher: ChannelWatcher) -> dict[str, int]:
         "flagged": counters.flagged,
         "alerts": counters.alerts,
         "failures": counters.failures,
+        "failed_posts": counters.failed_posts,
         "missed_by_live": counters.missed_by_live,
         "flood_waits": counters.flood_waits,
     }
 
 
-__all__ = ["Daemon"]
+__all__ = ["Daemon", "load_rules"]

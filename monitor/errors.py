@@ -20,10 +20,18 @@ class ConfigError(MonitorError):
     """The configuration is unusable; ``problems`` holds one line per problem."""
 
     exit_code = 2
+    #: At most this many problems are shown; a file with thousands of broken entries (or one
+    #: mistake repeated) must not print thousands of lines.
+    max_shown = 20
 
     def __init__(self, problems: list[str] | str) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("\n".join(self.problems))
+        listed = [problems] if isinstance(problems, str) else problems
+        self.problems = list(dict.fromkeys(listed))  # each distinct problem once, in order
+        shown = self.problems[: self.max_shown]
+        hidden = len(self.problems) - len(shown)
+        if hidden:
+            shown.append(f"... and {hidden} more problems; fix the ones above and check again")
+        super().__init__("\n".join(shown))
 
 
 class RuleError(ConfigError):
@@ -42,6 +50,15 @@ class TelegramError(MonitorError):
 
 class StorageError(MonitorError):
     """The database is unreachable or refused an operation."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """A command's database does not exist, cannot be reached, or has no schema.
+
+    A setup problem for the user to fix (status 2, like a config mistake), said in one line.
+    """
+
+    exit_code = 2
 
 
 class AlertError(MonitorError):

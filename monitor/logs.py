@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from monitor.config_types import mask_url
 from monitor.invite_links import mask_invite_links
 
 REDACTED = "**********"
@@ -29,6 +30,9 @@ SECRET_SHAPES = (
     re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}\b"),  # bot token
     re.compile(r"\b1[A-Za-z0-9_=-]{300,}"),  # Telethon StringSession
 )
+# Any URL in free text (a library's error, a repr) shows with its password and query values
+# masked: webhook tokens ride in queries, database passwords in the user part.
+URL_SHAPE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
 LIBRARY_LOGGERS = ("telethon", "sqlalchemy", "apscheduler", "alembic", "apprise", "asyncio")
 
 
@@ -52,7 +56,7 @@ class SecretRedactor:
                 text = text.replace(value, REDACTED)
         for shape in SECRET_SHAPES:
             text = shape.sub(REDACTED, text)
-        return text
+        return URL_SHAPE.sub(lambda found: mask_url(found.group()), text)
 
     def __call__(self, logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
         """Mask secrets in every field of ``event_dict``."""

@@ -31,6 +31,9 @@ class ChannelFigures:
     missed_by_live: int = 0
     last_post_age: float | None = None
     poll_lag: float | None = None
+    post_errors: int = 0
+    failed_cycles: int = 0
+    failing: bool = False
 
 
 @dataclass
@@ -116,6 +119,30 @@ class SnapshotCollector(Collector):
             if figures.poll_lag is not None:
                 lag.add_metric([name], figures.poll_lag)
         yield from (fetched, flagged, missed, age, lag)
+        yield from SnapshotCollector._health_families(snap)
+
+    @staticmethod
+    def _health_families(snap: Snapshot) -> Iterator[Any]:
+        failed = GaugeMetricFamily(
+            "monitor_channel_post_errors",
+            "Posts that could not be stored (recorded in post_errors; the channel moved on)",
+            labels=["channel"],
+        )
+        in_a_row = GaugeMetricFamily(
+            "monitor_channel_failed_cycles",
+            "Cycles failed in a row (0 after a cycle that succeeds)",
+            labels=["channel"],
+        )
+        failing = GaugeMetricFamily(
+            "monitor_channel_failing",
+            "1 while the channel's cycles keep failing (status `failing`)",
+            labels=["channel"],
+        )
+        for name, figures in sorted(snap.channels.items()):
+            failed.add_metric([name], figures.post_errors)
+            in_a_row.add_metric([name], figures.failed_cycles)
+            failing.add_metric([name], int(figures.failing))
+        yield from (failed, in_a_row, failing)
 
 
 def _labelled(kind: Any, name: str, documentation: str, label: str, values: dict[str, int]) -> Any:

@@ -6,10 +6,35 @@ HTTP) so the pure core (rules, formatting) can depend on it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor.invite_links import mask_invite_links
+
+# What no database takes in text: NUL (PostgreSQL refuses it) and lone surrogates (not
+# encodable as UTF-8, so neither SQLite nor PostgreSQL). Each is replaced by U+FFFD, one
+# character for one, so the rules' spans index the stored text exactly.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A forward origin is a key (``story_key`` too) kept in 64 characters; a hidden sender's name
+# may be longer.
+FORWARD_KEY_MAX = 64
+
+
+def storable_text(text: str) -> str:
+    """Return ``text`` with NUL and lone surrogates replaced by U+FFFD (same length)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _unstorable(text: str) -> bool:
+    # Twice as fast as the regex search on a typical post: a memchr, then the codec's C loop.
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +60,15 @@ class Post:
     channel_title: str | None = None
     has_media: bool = False
     album_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Make the post storable as it enters the system, before any rule reads it."""
+        for name in ("text", "channel_title", "forward_from"):
+            value = getattr(self, name)
+            if value and _unstorable(value):
+                object.__setattr__(self, name, storable_text(value))
+        if self.forward_from is not None and len(self.forward_from) > FORWARD_KEY_MAX:
+            object.__setattr__(self, "forward_from", self.forward_from[:FORWARD_KEY_MAX])
 
     @property
     def link(self) -> str:
@@ -96,7 +130,8 @@ class Channel:
 
     ``id`` is our row id; ``telegram_id`` and ``access_hash`` are set once resolved and reused
     from then on, so the username is never resolved again. ``cursor`` is the highest message id
-    committed by the sweep.
+    committed by the sweep; it stays 0 for a channel walked while empty, so ``walked`` tells
+    a new channel from one the sweep reads from its start.
     """
 
     id: int
@@ -112,6 +147,7 @@ class Channel:
     last_polled_at: datetime | None = None
     last_error: str | None = None
     flood_wait_until: datetime | None = None
+    walked: bool = False  # the first walk (initial backfill) ended, whatever it found
 
     @property
     def resolved(self) -> bool:

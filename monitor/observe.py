@@ -1,9 +1,10 @@
 """What operators watch: the heartbeat, the metrics snapshot and endpoint, the quiet-channel alarm.
 
 ``Observer`` is composed by the daemon. On every heartbeat it rewrites the heartbeat file and
-refreshes the metrics snapshot from the daemon's counters and the database; after each cycle
-that found nothing new it checks whether the channel has gone quiet for much longer than its
-usual gap and, once per silence, raises an operational alert.
+refreshes the metrics snapshot from the daemon's counters and the database; after a channel's
+cycle (at most every ``quiet_check_interval`` seconds) it checks whether the channel has gone
+quiet for much longer than its usual gap and, once per silence, raises an operational alert,
+then one all-clear when the channel posts again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.channels import ChannelWatcher
+from monitor.channels import FAILING_AFTER, ChannelWatcher
 from monitor.config import Config
 from monitor.errors import ConfigError
 from monitor.heartbeat import write_heartbeat
@@ -21,13 +22,19 @@ from monitor.logs import get_logger
 from monitor.metrics import ChannelFigures, MetricsServer, Snapshot, SnapshotCollector, parse_listen
 from monitor.models import Channel
 from monitor.pipeline import CycleReport
-from monitor.quiet import describe, quiet_verdict
+from monitor.quiet import (
+    alarm_key,
+    all_clear_key,
+    back_after,
+    describe,
+    describe_back,
+    quiet_verdict,
+)
 from monitor.storage.browse import Browser
+from monitor.storage.engine import DATABASE_ERRORS, error_line
 from monitor.telegram.refs import parse_ref
 
 log = get_logger("monitor.observe")
-
-QUIET_CHECK_EVERY = 300.0
 
 
 class Observer:
@@ -65,7 +72,7 @@ class Observer:
         try:
             self.collector.snapshot = await self._snapshot()
         except Exception as error:  # a database hiccup must not stop the heartbeat
-            log.warning("metrics_refresh_failed", error=str(error))
+            log.warning("metrics_refresh_failed", error=error_line(error), retry="next heartbeat")
 
     async def _snapshot(self) -> Snapshot:
         now = datetime.now(UTC)
@@ -74,12 +81,16 @@ class Observer:
         for row in await self.watcher.repository.channel_overview():
             channel = row.channel
             total = counters.per_channel.get(channel.id, CycleReport())
+            in_a_row = counters.failing.get(channel.id, 0)
             channels[metric_label(channel)] = ChannelFigures(
                 fetched=total.new,
                 flagged=total.flagged,
                 missed_by_live=total.missed_by_live,
                 last_post_age=_age(channel.last_post_at, now),
                 poll_lag=_age(channel.last_polled_at, now),
+                post_errors=row.post_errors,
+                failed_cycles=in_a_row,
+                failing=channel.status == "failing" or in_a_row >= FAILING_AFTER,
             )
         outbox = await self.dispatcher.outbox.counts()
         return Snapshot(
@@ -114,20 +125,37 @@ class Observer:
     # Quiet channels -----------------------------------------------------------------------
 
     async def check_quiet(self, channel_id: int, report: CycleReport | None) -> bool:
-        """Raise one operational alert when a channel has been silent for far too long.
+        """Raise one operational alert when a channel has been silent for far too long, and
+        one all-clear when it posts again; return whether either was raised.
 
-        Only after a cycle that found nothing new, and at most every ``QUIET_CHECK_EVERY``
+        Only after a cycle that ran, and at most every ``[scheduler] quiet_check_interval``
         seconds per channel: silence is judged in hours, cycles run every minute.
         """
         scheduler = self.config.scheduler
-        if report is None or report.new or scheduler.quiet_factor <= 0:
+        if report is None or scheduler.quiet_factor <= 0:
             return False
         checked = self._quiet_checked.get(channel_id)
-        if checked is not None and time.monotonic() - checked < QUIET_CHECK_EVERY:
+        every = scheduler.quiet_check_interval
+        if checked is not None and time.monotonic() - checked < every:
             return False
         self._quiet_checked[channel_id] = time.monotonic()
+        try:
+            return await self._check_quiet(channel_id)
+        except DATABASE_ERRORS as error:
+            log.warning(
+                "quiet_check_failed",
+                channel_id=channel_id,
+                error=error_line(error),
+                retry_in_s=every,
+            )
+            return False
+
+    async def _check_quiet(self, channel_id: int) -> bool:
+        scheduler = self.config.scheduler
         channel = await self.watcher.repository.channel(channel_id)
         dates = await self.browser.recent_post_dates(channel.id)
+        if await self._all_clear(channel, dates):
+            return True
         verdict = quiet_verdict(
             dates,
             datetime.now(UTC),
@@ -136,18 +164,33 @@ class Observer:
         )
         if verdict is None:
             return False
-        key = f"quiet:{channel.id}:{int(verdict.last_post.timestamp())}"
+        key = alarm_key(channel.id, verdict.last_post)
         if await self.browser.has_alert_key(key):
             return False
-        text = describe(channel.label, verdict)
-        sinks = [sink.name for sink in self.config.alerts if sink.enabled]
         log.warning(
             "channel_quiet", channel=channel.label, silence_s=verdict.silence.total_seconds()
         )
+        await self._notify(describe(channel.label, verdict), key)
+        return True
+
+    async def _all_clear(self, channel: Channel, dates: list[datetime]) -> bool:
+        """Tell the sinks once that a channel they were warned about posts again."""
+        alarm = await self.browser.latest_alert_key(f"quiet:{channel.id}:")
+        back = None if alarm is None else back_after(alarm, dates)
+        if alarm is None or back is None:
+            return False
+        key = all_clear_key(alarm)
+        if await self.browser.has_alert_key(key):
+            return False
+        log.info("channel_posting_again", channel=channel.label, first_post=back)
+        await self._notify(describe_back(channel.label, alarm, back), key)
+        return True
+
+    async def _notify(self, text: str, key: str) -> None:
+        sinks = [sink.name for sink in self.config.alerts if sink.enabled]
         created = await self.watcher.repository.add_operational_alert(sinks, text, key=key)
         if created:
             self.watcher.stages.on_alerts(created)
-        return True
 
 
 def metric_label(channel: Channel) -> str:

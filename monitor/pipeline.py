@@ -9,8 +9,11 @@ updates through the same stages. Errors of one post or one channel never stop th
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,6 +27,10 @@ log = get_logger("monitor.pipeline")
 
 PAGE = 100
 MAX_PAGES_PER_CYCLE = 20
+# Rules run in one worker thread, never on the event loop: a 120,000-character post takes
+# seconds of matching, during which every channel, /healthz and SIGTERM would wait. One
+# thread keeps the rule set's caches single-threaded and posts classified in order.
+_CLASSIFIER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
 
 
 class PostSource(Protocol):
@@ -61,6 +68,7 @@ class Store(Protocol):
         store_all: bool = True,
         live: bool = False,
         advance_from: int | None = None,
+        walked: bool = False,
     ) -> Any: ...
 
 
@@ -127,6 +135,7 @@ class CycleReport:
     pages: int = 0
     cursor: int = 0
     broken: int = 0
+    failed_posts: int = 0
     batches: int = 0
 
 
@@ -191,6 +200,13 @@ def classify_all(stages: Stages, posts: Sequence[Post]) -> tuple[list[Classified
     return items, broken
 
 
+async def classify_off_loop(stages: Stages, posts: Sequence[Post]) -> tuple[list[Classified], int]:
+    """``classify_all`` in the classifier thread, so the event loop keeps serving meanwhile."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()  # log fields bound to the cycle follow the work
+    return await loop.run_in_executor(_CLASSIFIER, context.run, classify_all, stages, posts)
+
+
 async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
     """Fetch, classify and store everything new in ``channel`` (one sweep).
 
@@ -200,7 +216,7 @@ async def run_cycle(channel: Channel, stages: Stages) -> CycleReport:
     """
     started = time.perf_counter()
     report = CycleReport(cursor=channel.cursor)
-    if channel.cursor == 0:
+    if not channel.walked:
         await _initial_backfill(channel, stages, report)
     else:
         await _sweep(channel, stages, report)
@@ -221,7 +237,9 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
     The cursor stays at 0 until the walk is done, then moves to the newest post it saw, and
     the sweep carries on from there. A walk cut short by a crash, an error or a stop leaves
     the channel new: the next cycle walks again, skipping what is stored (nothing alerts
-    twice). Moving the cursor with the first page instead would lose the older pages.
+    twice). Moving the cursor with the first page instead would lose the older pages. A
+    walk that found nothing ends too (cursor 0): the sweep then reads the channel from its
+    start, so posts that live updates miss later are all read, not just the newest N.
     """
     since = stages.backfill_since
     limit = stages.backfill_by_channel.get(channel.id, stages.backfill)
@@ -242,10 +260,9 @@ async def _initial_backfill(channel: Channel, stages: Stages, report: CycleRepor
         if len(page) < wanted or len(kept) < len(page) or taken == limit:
             break
         before = page[-1].message_id
-    if cursor:
-        await stages.store.store_batch(channel, [], cursor=cursor, alert_cutoff=None)
-        report.cursor = cursor
-        report.batches += 1
+    await stages.store.store_batch(channel, [], cursor=cursor, alert_cutoff=None, walked=True)
+    report.cursor = cursor
+    report.batches += 1
 
 
 async def _sweep(channel: Channel, stages: Stages, report: CycleReport) -> None:
@@ -277,7 +294,7 @@ async def _store(
     sweep: bool,
 ) -> None:
     folded = fold_albums(posts)
-    items, broken = classify_all(stages, folded)
+    items, broken = await classify_off_loop(stages, folded)
     now = stages.clock()
     result = await stages.store.store_batch(
         channel,
@@ -289,10 +306,7 @@ async def _store(
     report.fetched += len(folded)
     report.batches += 1
     report.broken += broken
-    report.new += len(result.new_message_ids)
-    report.flagged += len(result.flagged_message_ids)
-    report.alerts += result.alerts_created
-    report.edited += result.edited
+    _add_result(channel, report, result)
     if cursor is not None:
         report.cursor = max(report.cursor, cursor)
     if sweep:
@@ -301,6 +315,17 @@ async def _store(
         )
     if result.alerts_created:
         stages.on_alerts(result.alerts_created)
+
+
+def _add_result(channel: Channel, report: CycleReport, result: Any) -> None:
+    """Count what a stored batch changed, and log each post that could not be stored."""
+    report.new += len(result.new_message_ids)
+    report.flagged += len(result.flagged_message_ids)
+    report.alerts += result.alerts_created
+    report.edited += result.edited
+    report.failed_posts += len(result.post_errors)
+    for message_id, error in result.post_errors.items():
+        log.error("post_store_failed", channel=channel.label, message_id=message_id, error=error)
 
 
 def _missed_by_live(
@@ -329,16 +354,20 @@ def _missed_by_live(
     return len(missed)
 
 
-async def ingest_live(channel: Channel, stages: Stages, posts: list[Post], *, edited: bool) -> int:
-    """Run posts from live updates through the same stages; return alerts created.
+async def ingest_live(
+    channel: Channel, stages: Stages, posts: list[Post], *, edited: bool
+) -> CycleReport:
+    """Run posts from live updates through the same stages; return what they changed.
 
     The cursor moves only when the posts continue it without a gap, so the sweep still reads
-    whatever live mode did not deliver.
+    whatever live mode did not deliver. The report counts each post flagged here once; the
+    sweep that reads it again later finds it stored and counts it no more.
     """
+    report = CycleReport(cursor=channel.cursor)
     folded = fold_albums(posts)
-    items, _ = classify_all(stages, folded)
+    items, report.broken = await classify_off_loop(stages, folded)
     if not items:
-        return 0
+        return report
     first = min(item.post.message_id for item in items)
     last = max(max(item.post.album_ids or (item.post.message_id,)) for item in items)
     result = await stages.store.store_batch(
@@ -350,14 +379,18 @@ async def ingest_live(channel: Channel, stages: Stages, posts: list[Post], *, ed
         store_all=stages.store_all,
         live=True,
     )
+    report.fetched = len(folded)
+    report.batches = 1
+    _add_result(channel, report, result)
     log.info(
         "live_posts_stored",
         channel=channel.label,
         edited=edited,
-        new=len(result.new_message_ids),
-        flagged=len(result.flagged_message_ids),
-        alerts=result.alerts_created,
+        new=report.new,
+        flagged=report.flagged,
+        alerts=report.alerts,
+        failed_posts=report.failed_posts,
     )
     if result.alerts_created:
         stages.on_alerts(result.alerts_created)
-    return int(result.alerts_created)
+    return report

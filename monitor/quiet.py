@@ -2,14 +2,19 @@
 
 Pure code: from the dates of a channel's recent posts, learn its usual gap between posts (a
 high percentile, so bursty channels are judged by their slow hours) and call the channel quiet
-when the silence since its last post is many times that, and never less than a floor.
+when the silence since its last post is many times that, and never less than a floor. Once
+the channel posts after an alarm, ``back_after`` says so, for the all-clear.
+
+An alarm's key names the channel and its last post before the silence
+(``quiet:<channel row id>:<unix seconds>``); the all-clear's key is the same with
+``quiet-over:``, so each silence gets one alarm and one all-clear, across restarts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 MIN_HISTORY = 8
@@ -53,6 +58,38 @@ def quiet_verdict(
     if silence > max(gap * factor, floor):
         return QuietVerdict(silence, gap, last)
     return None
+
+
+def alarm_key(channel_id: int, last_post: datetime) -> str:
+    """Return the key of the alarm for the silence after ``last_post``."""
+    return f"quiet:{channel_id}:{int(last_post.timestamp())}"
+
+
+def all_clear_key(alarm: str) -> str:
+    """Return the key of the all-clear that answers ``alarm``."""
+    return "quiet-over:" + alarm.removeprefix("quiet:")
+
+
+def silent_since(alarm: str) -> datetime | None:
+    """Return the last post before the silence an alarm key names (None if it is no key)."""
+    stamp = alarm.rsplit(":", 1)[-1]
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() else None
+
+
+def back_after(alarm: str, dates: Sequence[datetime]) -> datetime | None:
+    """Return the first post after the silence of ``alarm``, if the channel posted again."""
+    since = silent_since(alarm)
+    later = [moment for moment in dates if since is not None and moment > since]
+    return min(later) if later else None
+
+
+def describe_back(label: str, alarm: str, back: datetime) -> str:
+    """The all-clear's text."""
+    since = silent_since(alarm) or back
+    return (
+        f"Channel {label} is posting again, after {_human(back - since)} of silence "
+        f"(first new post at {back:%Y-%m-%d %H:%M} UTC)."
+    )
 
 
 def describe(label: str, verdict: QuietVerdict) -> str:

@@ -68,8 +68,11 @@ def _check(settings: SinkSettings, label: str) -> list[str]:
     return [f"{label}.template: {p}" for p in check_template(settings.template, html=html)]
 
 
-def build_sinks(config: Config) -> dict[str, AlertSink]:
-    """Build every enabled sink of ``config``, keyed by name.
+def build_sinks(config: Config, *, only: str | None = None) -> dict[str, AlertSink]:
+    """Build every enabled sink of ``config`` (or only the one named ``only``), keyed by name.
+
+    A sink's secrets are checked here, not when the config loads: only what delivers needs
+    them, and ``monitor test-alert log`` needs no other sink's token.
 
     Raises:
         ConfigError: a template is invalid, a kind is not available, or a sink refused its
@@ -79,10 +82,14 @@ def build_sinks(config: Config) -> dict[str, AlertSink]:
     problems: list[str] = []
     sinks: dict[str, AlertSink] = {}
     for index, settings in enumerate(config.alerts):
-        if not settings.enabled:
+        if not settings.enabled or only not in (None, settings.name):
             continue
         label = f"{source}alerts[{index}]"
         problems += _check(settings, label)
+        missing = settings.missing_secret()
+        if missing:
+            problems.append(f"{label}: {missing}")
+            continue
         factory = SINK_KINDS.get(settings.kind)
         if factory is None:
             problems.append(f"{label}.kind: sink kind {settings.kind!r} is not available")

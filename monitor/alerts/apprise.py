@@ -14,6 +14,7 @@ in a repr, a log line or an error: only its scheme.
 from __future__ import annotations
 
 import asyncio
+import logging
 import warnings
 from typing import Any, ClassVar
 
@@ -33,11 +34,17 @@ def scheme(url: str) -> str:
 
 def _understood(url: str) -> bool:
     """Return whether Apprise knows the URL's service and can parse it."""
-    with warnings.catch_warnings():
-        # Apprise loads its plugins on first use; one of them imports the stdlib's deprecated
-        # ``imghdr``. The warning is Apprise's business, and tests turn warnings into errors.
-        warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
-        return apprise.Apprise.instantiate(url) is not None
+    # Apprise logs its own "Unsupported URL" error; the caller says it once, in its words.
+    logger = logging.getLogger("apprise")
+    was_disabled, logger.disabled = logger.disabled, True
+    try:
+        with warnings.catch_warnings():
+            # Apprise loads its plugins on first use; one of them imports the stdlib's deprecated
+            # ``imghdr``. The warning is Apprise's business, and tests turn warnings into errors.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            return apprise.Apprise.instantiate(url) is not None
+    finally:
+        logger.disabled = was_disabled
 
 
 def _notify(url: str, message: Message) -> bool:
@@ -65,10 +72,12 @@ class AppriseSink:
         self._accepted: dict[tuple[int, ...], set[int]] = {}
         bad = [i for i, url in enumerate(self._urls) if not _understood(url)]
         if bad:
-            where = ", ".join(f"urls[{i}] ({scheme(self._urls[i])}://...)" for i in bad)
             raise ConfigError(
-                f"alerts.{self.name}: Apprise does not understand {where}; "
-                "check the URL against the Apprise wiki"
+                [
+                    f"urls[{i}]: Apprise does not understand {scheme(self._urls[i])}://...; "
+                    "write it as the Apprise wiki shows for the service (like ntfy://host/topic)"
+                    for i in bad
+                ]
             )
 
     @classmethod

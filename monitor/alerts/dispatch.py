@@ -30,7 +30,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerts.filters import hold_until
@@ -50,6 +50,7 @@ from monitor.config import DeliverySettings
 from monitor.errors import AlertError
 from monitor.logs import get_logger
 from monitor.models import Alert
+from monitor.storage.engine import DATABASE_ERRORS, error_line
 from monitor.storage.outbox import (
     DIGESTED,
     FAILED,
@@ -213,9 +214,17 @@ class Dispatcher:
             lane.wake.clear()
             try:
                 delay = await self._cycle(lane, flush=False)
-            except Exception:  # a database hiccup must not end the lane
-                log.exception("dispatch_cycle_failed", sink=lane.name)
+            except DATABASE_ERRORS as error:  # a database outage must not end the lane
                 delay = min(self.idle_poll, 5.0)
+                log.error(
+                    "dispatch_cycle_failed",
+                    sink=lane.name,
+                    error=error_line(error),
+                    retry_in_s=delay,
+                )
+            except Exception:  # a bug: keep the traceback, keep the lane
+                delay = min(self.idle_poll, 5.0)
+                log.exception("dispatch_cycle_failed", sink=lane.name, retry_in_s=delay)
             if delay is None:
                 delay = await self._idle_delay(lane)
             if delay > 0 and not stop.is_set():
@@ -227,6 +236,13 @@ class Dispatcher:
             while (delay := await self._cycle(lane, flush=True)) is not None:
                 if delay > 0:
                     await asyncio.sleep(delay)
+        except DATABASE_ERRORS as error:
+            log.error(
+                "dispatch_cycle_failed",
+                sink=lane.name,
+                error=error_line(error),
+                retry="at the next `monitor alerts send` or daemon start",
+            )
         except Exception:
             log.exception("dispatch_cycle_failed", sink=lane.name)
 
@@ -396,6 +412,7 @@ class Dispatcher:
             )
             await self.outbox.hold(claimed, now)  # give back what we did take; next cycle retries
             return None
+        message = replace(message, deliveries=tuple(item.delivery_id for item in items))
         try:
             result = await lane.sink.send(lead, message) or SendResult()
         except AlertError as error:

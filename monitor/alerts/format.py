@@ -52,8 +52,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from string import Template
 from typing import Any
@@ -66,7 +67,7 @@ from monitor.alerts.markup import (
     split_html,
     validate_html,
 )
-from monitor.models import Alert, Post
+from monitor.models import Alert, Hit, Match, Post
 
 SCHEMA = "monitor.alert/1"
 
@@ -99,6 +100,45 @@ DEFAULT_TEXT_TEMPLATE = (
 
 Span = tuple[int, int]
 
+# A lone UTF-16 surrogate is a valid Python str but no valid UTF-8 or UTF-16: nothing can
+# send it. Posts are hostile input, so each becomes U+FFFD, one character for one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Return ``text`` with every lone surrogate replaced by U+FFFD (same length, same spans)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _clean_optional(text: str | None) -> str | None:
+    return None if text is None else clean(text)
+
+
+def _clean_post(post: Post) -> Post:
+    return replace(
+        post,
+        text=clean(post.text),
+        channel_username=_clean_optional(post.channel_username),
+        channel_title=_clean_optional(post.channel_title),
+        forward_from=_clean_optional(post.forward_from),
+    )
+
+
+def _clean_match(match: Match) -> Match:
+    hits = tuple(Hit(clean(hit.term), hit.start, hit.end) for hit in match.hits)
+    return replace(match, rule_id=clean(match.rule_id), category=clean(match.category), hits=hits)
+
+
+def clean_alert(alert: Alert) -> Alert:
+    """Return ``alert`` safe to render: every string it carries free of lone surrogates."""
+    return replace(
+        alert,
+        post=_clean_post(alert.post),
+        matches=tuple(_clean_match(match) for match in alert.matches),
+        sources=tuple(_clean_post(post) for post in alert.sources),
+        language=_clean_optional(alert.language),
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class RenderOptions:
@@ -118,6 +158,8 @@ class Message:
 
     ``alert_ids`` are the alerts it accounts for (several for a digest). ``replaces`` is the
     sink's reference to an earlier message this one updates (a story that gained sources).
+    ``deliveries`` are the outbox rows' delivery ids (UUIDs, the same on every retry) that
+    the dispatcher adds: webhooks send them, signed, as their idempotency key.
     """
 
     event: str
@@ -127,6 +169,7 @@ class Message:
     payload: Mapping[str, Any]
     alert_ids: tuple[int, ...]
     replaces: str | None = None
+    deliveries: tuple[str, ...] = ()
 
     def body(self) -> bytes:
         """Return the JSON body as compact UTF-8 with sorted keys."""
@@ -319,6 +362,12 @@ def render_alert(
         update: this renders an alert already sent, because more sources joined its story.
         replaces: the sink's reference to the message being updated, if it gave one.
     """
+    alert = clean_alert(alert)
+    options = replace(
+        options,
+        html_template=_clean_optional(options.html_template),
+        text_template=_clean_optional(options.text_template),
+    )
     html = _fill(
         options.html_template or DEFAULT_HTML_TEMPLATE, alert_variables(alert, options, html=True)
     )
@@ -383,6 +432,7 @@ def alert_json(alert: Alert, options: RenderOptions) -> dict[str, Any]:
 
 def render_notice(alert_id: int, text: str, *, title: str = "monitor notice") -> Message:
     """Render an operational notice (a channel gone private, a quiet channel, ...)."""
+    text, title = clean(text), clean(title)
     return Message(
         event="notice",
         title=title,
@@ -431,6 +481,8 @@ def render_digest(alerts: Sequence[Alert], options: RenderOptions, *, heading: s
     """
     if not alerts:
         raise ValueError("a digest needs at least one alert")
+    alerts = [clean_alert(alert) for alert in alerts]
+    heading = clean(heading)
     html_lines = [f"<b>{escape(heading)}</b>"]
     html_lines += [_digest_line(alert, options, html=True) for alert in alerts]
     text = "\n".join([heading, *(_digest_line(alert, options, html=False) for alert in alerts)])

@@ -1,9 +1,11 @@
 """The ``telegram`` sink: alerts into a chat, as a bot (preferred) or as the monitoring account.
 
-As a bot (``bot_token``), the sink logs in over MTProto with Telethon, with its own session
-file beside the account's (``<session>-alerts-<name>.session``), so the monitoring account
-stays read-only. With ``as_account = true`` it writes as the monitoring account; the daemon
-may hand it its own client (``use_client``) so one session is never opened twice.
+As a bot (``bot_token``), the sink logs in over MTProto with Telethon, so the monitoring
+account stays read-only. The bot's session lives in memory, one per process: the token signs
+it in again at each start, and ``monitor test-alert`` beside a running daemon shares no file
+with it (a shared Telethon session file gave "database is locked"). With
+``as_account = true`` it writes as the monitoring account; the daemon may hand it its own
+client (``use_client``) so one session is never opened twice.
 
 ``chat`` is a numeric id, an ``@username`` or a ``t.me`` link, or, for the account only, an
 invite link (``t.me/+hash``), which it joins once. Messages are the Telegram HTML parts
@@ -25,7 +27,6 @@ import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import Any, ClassVar
 
 from telethon import TelegramClient, errors, functions, types
@@ -143,11 +144,6 @@ class TelegramBotSink:
         """Write through an already connected client (the daemon's, for ``as_account``)."""
         self._client, self._owns_client, self._peer = client, False, None
 
-    def bot_session(self) -> Path:
-        """Return the bot's own session file, beside the account's."""
-        session = self.telegram.session
-        return session.with_name(f"{session.stem}-alerts-{self.name}.session")
-
     async def _connect(self) -> Any:
         if self._client is not None:
             if self._owns_client and not self._client.is_connected():
@@ -159,11 +155,8 @@ class TelegramBotSink:
 
         if self.settings.as_account:
             client = build_client(self.telegram, receive_updates=False)
-        else:
-            telegram = self.telegram.model_copy(
-                update={"session": self.bot_session(), "session_string": None}
-            )
-            client = build_client(telegram, create=True, receive_updates=False)
+        else:  # in memory: processes never share a bot session (see the module docstring)
+            client = build_client(self.telegram, session="", receive_updates=False)
         with translated("connect to Telegram"):
             await client.connect()
             if not await client.is_user_authorized():

@@ -4,14 +4,16 @@ Request: ``POST <url>`` with the body described in ``monitor.alerts.format`` and
 
 * ``Content-Type: application/json; charset=utf-8``
 * ``X-Monitor-Event``: ``alert``, ``update`` or ``digest``
-* ``X-Monitor-Delivery``: the alert ids the body accounts for (``42`` or ``42,43``); the
-  same ids come back on a retry, so a receiver can drop a duplicate
+* ``X-Monitor-Delivery``: the idempotency key: the delivery ids (random UUIDs stored with
+  each alert, unique across databases) of the alerts the body accounts for, comma-separated
+  for a digest. The same key comes back on every retry, so a receiver drops a duplicate.
 * ``X-Monitor-Timestamp``: Unix seconds when this attempt was signed
 * ``X-Monitor-Signature: sha256=<hex>`` when a secret is set: the HMAC-SHA256, keyed with the
-  secret, of ``<timestamp>.<body>`` (the timestamp header, a dot, the raw body bytes).
-  Signing the timestamp with the body stops replays: a receiver recomputes the HMAC over
-  the bytes it got, compares it in constant time, and rejects a timestamp more than a few
-  minutes old (``verify_signature`` does all three)
+  secret, of ``<timestamp>.<delivery>.<body>`` (the timestamp header, a dot, the delivery
+  header, a dot, the raw body bytes). Signing the timestamp stops replays and signing the
+  delivery key stops a replayed body from passing as a new delivery: a receiver recomputes
+  the HMAC over what it got, compares it in constant time, and rejects a timestamp more than
+  a few minutes old (``verify_signature`` does all three)
 * the ``headers`` from the config.
 
 Response: any 2xx is success. 429, 5xx (and 408) are retried later, honouring
@@ -31,6 +33,7 @@ import hmac
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,20 +49,22 @@ from monitor.errors import AlertError
 from monitor.models import Alert
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
+DELIVERY_HEADER = "X-Monitor-Delivery"
 TIMESTAMP_HEADER = "X-Monitor-Timestamp"
 RETRYABLE = frozenset({408, 429})
 SIGNATURE_TOLERANCE = 300.0
 
 
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    """Return the signature header value: ``sha256=`` and the HMAC of ``timestamp.body``."""
-    digest = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def sign(secret: bytes, timestamp: str, delivery: str, body: bytes) -> str:
+    """Return the signature header: ``sha256=`` and the HMAC of ``timestamp.delivery.body``."""
+    signed = f"{timestamp}.{delivery}.".encode() + body
+    return f"sha256={hmac.new(secret, signed, hashlib.sha256).hexdigest()}"
 
 
 def verify_signature(
     secret: bytes,
     timestamp: str,
+    delivery: str,
     body: bytes,
     signature: str,
     *,
@@ -71,6 +76,7 @@ def verify_signature(
     Args:
         secret: the shared secret.
         timestamp: the ``X-Monitor-Timestamp`` header.
+        delivery: the ``X-Monitor-Delivery`` header (the idempotency key).
         body: the raw request body.
         signature: the ``X-Monitor-Signature`` header.
         now: the receiver's current Unix time.
@@ -80,7 +86,8 @@ def verify_signature(
         age = abs(now - float(timestamp))
     except ValueError:
         return False
-    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+    expected = sign(secret, timestamp, delivery, body)
+    return age <= tolerance and hmac.compare_digest(expected, signature)
 
 
 def redact_url(url: str) -> str:
@@ -178,19 +185,24 @@ class WebhookSink:
         return None
 
     def headers(self, message: Message, body: bytes) -> dict[str, str]:
-        """Return the request headers for ``body``, signed when a secret is set."""
+        """Return the request headers for ``body``, signed when a secret is set.
+
+        A message that did not come through the outbox (``monitor test-alert``) has no
+        delivery ids and gets a fresh one.
+        """
         timestamp = str(int(self._clock()))
+        delivery = ",".join(message.deliveries) or str(uuid.uuid4())
         headers = {
             **self.settings.headers,
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": f"telegram-discipline-monitor/{__version__}",
             "X-Monitor-Event": message.event,
-            "X-Monitor-Delivery": ",".join(str(i) for i in message.alert_ids),
+            DELIVERY_HEADER: delivery,
             TIMESTAMP_HEADER: timestamp,
         }
         if self.settings.secret is not None:
             secret = self.settings.secret.get_secret_value().encode()
-            headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+            headers[SIGNATURE_HEADER] = sign(secret, timestamp, delivery, body)
         return headers
 
     async def send(self, alert: Alert | None, message: Message) -> SendResult | None:

@@ -53,15 +53,12 @@ def sample_alert(sink: str) -> Alert:
 
 
 def _with_outbox(config: Config, work: Callable[[Outbox], Awaitable[T]]) -> T:
-    from monitor.storage.engine import create_engine
+    from monitor.storage.engine import existing_database
     from monitor.storage.outbox import Outbox
 
     async def main() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Outbox(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(main())
 
@@ -166,10 +163,11 @@ def test_alert(ctx: click.Context, sink_name: str) -> None:
     from monitor.alerts.format import render_alert
 
     config = load_cli_config(ctx, required=True)
-    sinks = build_sinks(config)
+    sinks = build_sinks(config, only=sink_name)
     sink = sinks.get(sink_name)
     if sink is None:
-        known = ", ".join(sorted(sinks)) or "none configured"
+        enabled = [s.name for s in config.alerts if s.enabled]
+        known = ", ".join(sorted(enabled)) or "none configured"
         raise ConfigError(f"{config.source}: no enabled sink named {sink_name!r}; sinks: {known}")
     alert = sample_alert(sink.name)
     message = render_alert(alert, render_options(sink.settings, config.delivery))

@@ -34,14 +34,11 @@ FIELDS = [
 def with_browser(config: Config, work: Callable[[Browser], Coroutine[Any, Any, T]]) -> T:
     """Run ``work`` with a browser on the configured database, closing it afterwards."""
     from monitor.storage.browse import Browser
-    from monitor.storage.engine import create_engine
+    from monitor.storage.engine import existing_database
 
     async def run() -> T:
-        engine = create_engine(config.database.url)
-        try:
+        async with existing_database(config.database.url) as engine:
             return await work(Browser(engine))
-        finally:
-            await engine.dispose()
 
     return asyncio.run(run())
 
@@ -58,6 +55,30 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = option(func)
     return func
+
+
+def _category(category: str | None) -> str | None:
+    """Refuse a category that does not exist (a typo would list nothing, with status 0)."""
+    from monitor.rules.schema import CATEGORIES
+
+    if category is not None and category not in CATEGORIES:
+        known = ", ".join(CATEGORIES)
+        raise click.BadParameter(
+            f"unknown category {category!r} (one of {known})", None, None, "'--category'"
+        )
+    return category
+
+
+async def _checked(
+    browser: Browser,
+    criteria: PostFilter,
+    read: Callable[[PostFilter], Coroutine[Any, Any, list[StoredPost]]],
+) -> list[StoredPost]:
+    """Refuse a channel or rule the database has never seen, then read the posts."""
+    problem = await browser.unknown_filter(criteria)
+    if problem:
+        raise click.UsageError(problem)
+    return await read(criteria)
 
 
 def write_rows(posts: Iterable[StoredPost], fmt: str, out: TextIO) -> None:
@@ -87,6 +108,9 @@ def row_writer(fmt: str, out: TextIO) -> Callable[[StoredPost], object]:
 
 async def stream_rows(browser: Browser, criteria: PostFilter, fmt: str, out: TextIO) -> int:
     """Write every post ``criteria`` names as it is read (never all of them in memory)."""
+    problem = await browser.unknown_filter(criteria)
+    if problem:
+        raise click.UsageError(problem)
     write = row_writer(fmt, out)
     count = 0
     async for post in browser.stream(criteria):
@@ -126,8 +150,8 @@ def flagged(
     from monitor.storage.browse import PostFilter
 
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, True, limit)
-    posts = with_browser(config, lambda browser: browser.posts(criteria))
+    criteria = PostFilter(parse_since(since), _category(category), channel, rule, True, limit)
+    posts = with_browser(config, lambda browser: _checked(browser, criteria, browser.posts))
     if fmt == "table":
         posts_table(posts, Console())
     else:
@@ -168,7 +192,9 @@ def export(
     from monitor.storage.browse import PostFilter
 
     config = load_cli_config(ctx)
-    criteria = PostFilter(parse_since(since), category, channel, rule, not all_posts, None)
+    criteria = PostFilter(
+        parse_since(since), _category(category), channel, rule, not all_posts, None
+    )
     if output is None:
         with_browser(config, lambda browser: stream_rows(browser, criteria, fmt, sys.stdout))
         return

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
-from monitor.config import Config, mask_url_password
+from monitor.config import Config, mask_url
 from monitor.invite_links import mask_invite_links
+from monitor.logs import REDACTED
+
+SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|pass|signature", re.IGNORECASE)
 
 if TYPE_CHECKING:
     from monitor.retention import PruneReport
@@ -21,10 +25,19 @@ if TYPE_CHECKING:
 @handle_errors
 @click.pass_context
 def check_config(ctx: click.Context) -> None:
-    """Validate the config and print the effective settings, secrets masked."""
+    """Validate the config as `run` does and print the effective settings, secrets masked."""
+    from monitor.preflight import prepare
+
     config = load_cli_config(ctx, required=True)
+    prepare(config)
     effective = config.model_dump(mode="json")
-    effective["database"]["url"] = mask_url_password(config.database.url)
+    effective["database"]["url"] = mask_url(config.database.url)
+    for sink in effective["alerts"]:
+        if "url" in sink:
+            sink["url"] = mask_url(sink["url"])
+        for name in sink.get("headers", {}):
+            if SECRET_HEADER.search(name):  # Authorization: Bearer ..., X-Api-Key: ...
+                sink["headers"][name] = REDACTED
     # Invite links are secrets too, wherever they sit (channels, sink filters).
     click.echo(mask_invite_links(json.dumps(effective, indent=2, ensure_ascii=False)))
     click.echo(f"{options(ctx).config_path}: OK", err=True)
@@ -56,8 +69,13 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 def db_current(ctx: click.Context) -> None:
     """Print the database's schema revision and whether it is up to date."""
     from monitor.storage import migrate
+    from monitor.storage.engine import sqlite_file
 
     config = load_cli_config(ctx)
+    path = sqlite_file(config.database.url)
+    if path is not None and not path.exists():  # looking must not create the file
+        click.echo(f"empty (no database at {path} yet; `monitor db upgrade` creates it)")
+        return
     current = migrate.current_revision(config.database.url)
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind; head is {head}, run `monitor db upgrade`"
@@ -98,16 +116,13 @@ def db_prune(ctx: click.Context, vacuum: bool) -> None:
 async def _prune(config: Config, vacuum: bool) -> tuple[PruneReport, str | None]:
     from datetime import UTC, datetime
 
-    from monitor.daemon import prepare_database
     from monitor.retention import prune
+    from monitor.storage.engine import existing_database
     from monitor.storage.repository import Repository
 
-    await prepare_database(config.database.url)
-    repository = Repository.open(config.database.url)
-    try:
+    async with existing_database(config.database.url) as engine:
+        repository = Repository(engine)
         report = await prune(repository, config.database, datetime.now(UTC))
         if vacuum:
             await repository.full_vacuum()
         return report, await repository.vacuum_mode()
-    finally:
-        await repository.close()

@@ -44,6 +44,8 @@ def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
     config = load_cli_config(ctx, required=True)
     if config.telegram is None:
         raise ConfigError(f"{config.source}: telegram: required for login; add api_id and api_hash")
+    if config.telegram.missing_secret():
+        raise ConfigError(f"{config.source}: telegram: {config.telegram.missing_secret()}")
     outcome = asyncio.run(
         interactive_login(
             config.telegram,
@@ -81,18 +83,16 @@ def health(ctx: click.Context) -> None:
 @handle_errors
 @click.pass_context
 def channels(ctx: click.Context) -> None:
-    """Show every channel: status, last post, cursor, lag, flags, errors, flood wait."""
+    """Show every channel: status, last post, cursor, lag, flags, missed live, errors, waits."""
     from monitor.cli.tables import channels_table
+    from monitor.storage.engine import existing_database
     from monitor.storage.repository import Repository
 
     config = load_cli_config(ctx)
 
     async def read() -> list[object]:
-        repository = Repository.open(config.database.url)
-        try:
-            return list(await repository.channel_overview())
-        finally:
-            await repository.close()
+        async with existing_database(config.database.url) as engine:
+            return list(await Repository(engine).channel_overview())
 
     rows = asyncio.run(read())
     channels_table(config, rows, datetime.now(UTC))

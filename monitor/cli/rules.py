@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.base import cli, handle_errors, options
+from monitor.cli.base import cli, fail, handle_errors, options
 from monitor.errors import ConfigError
 from monitor.models import Match
 from monitor.rules import RuleSet, load_ruleset
@@ -144,6 +144,8 @@ def evaluate(
     """Score the rules on labelled JSON lines (id, text, label, category, lang)."""
     ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
     examples = list(_examples(file))
+    if not examples:
+        raise ConfigError(f"{file}: no examples to score")
     report = score(ruleset, examples)
     _print_report(report)
 
@@ -164,10 +166,10 @@ def _print_report(report: Report) -> None:
     """Print the overall, per-language and per-category tables and the error ids."""
     console = _console()
     overall = report.overall
+    precision, recall, f1 = _ratios(overall)
     console.print(
-        f"overall: precision {overall.precision:.3f}  recall {overall.recall:.3f}  "
-        f"F1 {overall.f1:.3f}  (TP {overall.tp}, FP {overall.fp}, FN {overall.fn}, "
-        f"TN {overall.tn})",
+        f"overall: precision {precision}  recall {recall}  F1 {f1}  "
+        f"(TP {overall.tp}, FP {overall.fp}, FN {overall.fn}, TN {overall.tn})",
         highlight=False,
     )
     console.print(_counts_table("language", report.by_language))
@@ -196,12 +198,23 @@ def _counts_table(
     if flagged is not None:
         table.add_column("flagged", justify="right")
     for key, counts in sorted(rows.items()):
-        cells = [f"{counts.precision:.3f}", f"{counts.recall:.3f}", f"{counts.f1:.3f}"]
+        cells = list(_ratios(counts))
         cells += [str(counts.tp), str(counts.fp), str(counts.fn)]
         if flagged is not None:
             cells.append(flagged(key))
         table.add_row(key, *cells)
     return table
+
+
+def _ratios(counts: Counts) -> tuple[str, str, str]:
+    """Precision, recall and F1 as text; a ratio with nothing to count says so, not 1.000."""
+    flagged, positive = counts.tp + counts.fp, counts.tp + counts.fn
+    if not flagged and not positive:
+        return ("no examples",) * 3 if not counts.tn else ("no positives",) * 3
+    precision = f"{counts.precision:.3f}" if flagged else "none flagged"
+    recall = f"{counts.recall:.3f}" if positive else "no positives"
+    f1 = f"{counts.f1:.3f}" if flagged and positive else "-"
+    return precision, recall, f1
 
 
 @cli.command("classify")
@@ -214,9 +227,16 @@ def classify(
 ) -> None:
     """Classify JSON lines (id, text) from FILE or - (stdin): one JSON line out per line in."""
     ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    read = invalid = 0
     for number, line in enumerate(file, start=1):
         if line.strip():
-            click.echo(json.dumps(classify_line(ruleset, line, number), ensure_ascii=False))
+            result = classify_line(ruleset, line, number)
+            read, invalid = read + 1, invalid + ("error" in result)
+            click.echo(json.dumps(result, ensure_ascii=False))
+    if read == 0 or invalid == read:  # nothing classified must not look like success
+        fail(f"{file.name}: {'no input lines' if read == 0 else 'no valid line'} to classify", 1)
+    if invalid:
+        click.echo(f"{file.name}: {invalid} of {read} lines invalid (see their 'error')", err=True)
 
 
 def classify_line(ruleset: RuleSet, line: str, number: int) -> dict[str, Any]:

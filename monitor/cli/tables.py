@@ -53,8 +53,10 @@ def channels_table(
         "lag",
         "interval",
         "flagged",
+        "missed live",
         "flood wait",
         "last error",
+        "post errors",
     ):
         table.add_column(column)
     for row in rows:
@@ -68,8 +70,10 @@ def channels_table(
             age(channel.last_polled_at, now),
             f"{intervals[channel.id]:.0f}s" if channel.id in intervals else "-",
             str(row.flagged),
+            str(row.missed_by_live),
             duration((wait - now).total_seconds()) if wait and wait > now else "-",
             (channel.last_error or "")[:60],
+            str(row.post_errors),
         )
     (console or Console()).print(table)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from monitor.rules.regex import RegexSpec, build_regex
 from monitor.rules.ruleset import Rule, RuleSet
 from monitor.rules.schema import CATEGORIES, PackInfo
 from monitor.rules.terms import TermTable
+from monitor.tomlfile import read_toml
 
 DEFAULT_PACK = Path(__file__).resolve().parent / "packs" / "military_discipline.toml"
 
@@ -97,12 +97,11 @@ def _load_file(path: Path, loaded: _Loaded) -> None:
 def _read(path: Path, problems: list[str]) -> dict[str, Any] | None:
     """Read a TOML file, or record why it cannot be read."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return read_toml(path)
     except OSError as error:
         problems.append(f"{path}: -: cannot read: {error.strerror or error}")
-    except tomllib.TOMLDecodeError as error:
-        problems.append(f"{path}: -: not valid TOML: {error}")
+    except ValueError as error:
+        problems.append(f"{path}: -: {error}")
     return None
 
 

@@ -11,12 +11,12 @@ normalised text, so their cost grows with their number.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.rules.normalize import NormalizedText, repair_homoglyphs
+from monitor.rules.pattern import Pattern
 from monitor.rules.stem import word_keys
 from monitor.rules.terms import PrefixUnit, Term, Unit, WordUnit
 
@@ -79,7 +79,7 @@ class TermIndex:
         # first word ("военный …") costs a lookup, not a walk over every phrase it starts.
         self._singles: dict[int, list[int]] = {}
         self._chains: dict[int, dict[int, list[_Chain]]] = {}
-        self._regexes: list[tuple[int, re.Pattern[str]]] = []
+        self._regexes: list[tuple[int, Pattern]] = []
         # Rules share terms (a $group used by twenty rules): each distinct term is looked for
         # once, and its hits are handed to every term id that spells it.
         self._copies: dict[int, tuple[int, ...]] = {}
@@ -96,9 +96,9 @@ class TermIndex:
         self._exact_words = set(self._by_exact)
         self._exact_aliases: dict[str, str] = {}
 
-    def _distinct_terms(self) -> list[tuple[int, tuple[int, ...], re.Pattern[str] | None]]:
+    def _distinct_terms(self) -> list[tuple[int, tuple[int, ...], Pattern | None]]:
         """Register every term's units; return one (term id, unit ids, regex) per distinct term."""
-        first_of: dict[tuple[tuple[int, ...], str | None, int], int] = {}
+        first_of: dict[tuple[tuple[int, ...], str | None], int] = {}
         copies: dict[int, list[int]] = {}
         distinct = []
         for term_id, term in enumerate(self.terms):
@@ -106,11 +106,7 @@ class TermIndex:
                 continue
             ids = tuple(self._unit_id(unit) for unit in term.units)
             pattern = term.pattern
-            key = (
-                ids,
-                None if pattern is None else pattern.pattern,
-                pattern.flags if pattern else 0,
-            )
+            key = (ids, None if pattern is None else pattern.source)
             seen = first_of.setdefault(key, term_id)
             copies.setdefault(seen, []).append(term_id)
             if seen == term_id:
@@ -126,9 +122,9 @@ class TermIndex:
             for unit in ids:
                 self._unit_hits(unit, first, units, hits)
         for term_id, pattern in self._regexes:
-            for found in pattern.finditer(text.text):
-                if found.end() > found.start():
-                    hits.setdefault(term_id, []).append(_regex_hit(text, *found.span()))
+            for start, end in pattern.spans(text.text):
+                if end > start:
+                    hits.setdefault(term_id, []).append(_regex_hit(text, start, end))
         if self._copies:
             for term_id in [t for t in hits if t in self._copies]:
                 for copy in self._copies[term_id]:

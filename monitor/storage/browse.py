@@ -61,6 +61,14 @@ class DeliveredAlert:
     text: str | None
 
 
+def _listed(names: list[str], most: int = 20) -> str:
+    """`` (known: a, b, ...)`` for an error message, or `` (none stored yet)``."""
+    if not names:
+        return " (none stored yet)"
+    more = f", ... ({len(names) - most} more)" if len(names) > most else ""
+    return f" (known: {', '.join(names[:most])}{more})"
+
+
 def _channel_condition(channel: str) -> Any:
     name = channel.strip().lstrip("@").lower()
     conditions = [func.lower(channels_t.c.username) == name, channels_t.c.ref == channel]
@@ -157,6 +165,26 @@ class Browser:
             matches = await matches_for(conn, [row.id for row in rows])
         return [stored_post(row, matches.get(row.id, ())) for row in rows]
 
+    async def unknown_filter(self, criteria: PostFilter) -> str | None:
+        """Say which ``channel`` or ``rule`` of ``criteria`` the database has never seen.
+
+        A typo would otherwise list nothing and look like "no posts".
+        """
+        async with self.engine.connect() as conn:
+            if criteria.channel:
+                found = select(channels_t.c.id).where(_channel_condition(criteria.channel))
+                if (await conn.execute(found.limit(1))).first() is None:
+                    names = select(func.coalesce(channels_t.c.username, channels_t.c.ref))
+                    known = sorted(
+                        f"@{n}" if "/" not in n else n for n in await conn.scalars(names)
+                    )
+                    return f"--channel {criteria.channel!r}: no such channel{_listed(known)}"
+            if criteria.rule:
+                ids = sorted(await conn.scalars(select(matches_t.c.rule_id).distinct()))
+                if criteria.rule not in ids:
+                    return f"--rule {criteria.rule!r}: no stored post matched it{_listed(ids)}"
+        return None
+
     async def stream(self, criteria: PostFilter, batch: int = 2000) -> AsyncIterator[StoredPost]:
         """Yield every post ``criteria`` names, oldest first, a batch at a time (for exports).
 
@@ -215,6 +243,17 @@ class Browser:
         query = select(func.count()).select_from(alerts_t).where(alerts_t.c.story_key == key)
         async with self.engine.connect() as conn:
             return bool((await conn.execute(query)).scalar_one())
+
+    async def latest_alert_key(self, prefix: str) -> str | None:
+        """Return the key of the newest operational alert whose key starts with ``prefix``."""
+        query = (
+            select(alerts_t.c.story_key)
+            .where(alerts_t.c.story_key.startswith(prefix, autoescape=True))
+            .order_by(alerts_t.c.id.desc())
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
 
     async def delivered(self, after_id: int = 0) -> list[DeliveredAlert]:
         """Return alerts delivered (sent) with ids above ``after_id``, oldest first."""

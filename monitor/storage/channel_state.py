@@ -13,17 +13,21 @@ from typing import Any
 
 from sqlalchemy import Row, Select, func, select, update
 
-from monitor.models import Channel
+from monitor.models import Channel, storable_text
+from monitor.storage.post_errors import post_errors_t
 from monitor.storage.rows import StoreBase, alerts_t, channels_t, flood_t, posts_t
 from monitor.storage.tables import utcnow
 
 
 @dataclass(frozen=True)
 class ChannelOverview:
-    """A channel and how many of its posts were flagged."""
+    """A channel, how many of its posts were flagged, how many could not be stored, and how
+    many the sweep found that live updates had missed."""
 
     channel: Channel
     flagged: int
+    post_errors: int = 0
+    missed_by_live: int = 0
 
 
 def _channel(row: Row[Any]) -> Channel:
@@ -41,6 +45,7 @@ def _channel(row: Row[Any]) -> Channel:
         last_polled_at=row.last_polled_at,
         last_error=row.last_error,
         flood_wait_until=row.flood_wait_until,
+        walked=row.walked_at is not None,
     )
 
 
@@ -55,9 +60,15 @@ def overview_query() -> Select[Any]:
         .group_by(channel_id)
         .subquery()
     )
+    failed = (
+        select(post_errors_t.c.channel_id, func.count().label("post_errors"))
+        .group_by(post_errors_t.c.channel_id)
+        .subquery()
+    )
     return (
-        select(channels_t, flagged.c.flagged)
+        select(channels_t, flagged.c.flagged, failed.c.post_errors)
         .outerjoin(flagged, flagged.c.channel_id == channels_t.c.id)
+        .outerjoin(failed, failed.c.channel_id == channels_t.c.id)
         .order_by(channels_t.c.id)
     )
 
@@ -111,7 +122,7 @@ class ChannelState(StoreBase):
             "telegram_id": telegram_id,
             "access_hash": access_hash,
             "username": username,
-            "title": title,
+            "title": None if title is None else storable_text(title),
             "joined": joined,
             "status": "active",
             "last_error": None,
@@ -150,6 +161,34 @@ class ChannelState(StoreBase):
                 )
             )
         return announce
+
+    async def record_failure(
+        self, channel_id: int, error: str, *, failing_after: int
+    ) -> tuple[int, bool]:
+        """Count a failed cycle and record its error; the ``failing_after``-th makes it failing.
+
+        Returns the cycles failed in a row, and True when the channel has just become failing
+        and that was not yet announced (the caller raises one operational alert). A sweep
+        that succeeds makes the channel active again and the count 0.
+        """
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        channels_t.c.status, channels_t.c.error_alerted, channels_t.c.failed_cycles
+                    ).where(channels_t.c.id == channel_id)
+                )
+            ).one()
+            in_a_row = int(row.failed_cycles or 0) + 1
+            values: dict[str, Any] = {"last_error": storable_text(error), "failed_cycles": in_a_row}
+            failing = in_a_row >= failing_after
+            announce = failing and not (row.status == "failing" and row.error_alerted)
+            if failing:
+                values |= {"status": "failing", "error_alerted": True}
+            await conn.execute(
+                update(channels_t).where(channels_t.c.id == channel_id).values(**values)
+            )
+        return in_a_row, announce
 
     async def set_channel_flood_wait(self, channel_id: int, until: datetime | None) -> None:
         """Record until when the channel's polling waits on Telegram."""
@@ -208,7 +247,25 @@ class ChannelState(StoreBase):
         """Return every channel with its flagged-post count, for ``monitor channels``."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(overview_query())
-            return [ChannelOverview(_channel(row), int(row.flagged or 0)) for row in rows]
+            return [
+                ChannelOverview(
+                    _channel(row),
+                    int(row.flagged or 0),
+                    post_errors=int(row.post_errors or 0),
+                    missed_by_live=int(row.missed_by_live or 0),
+                )
+                for row in rows
+            ]
+
+    async def add_missed_by_live(self, channel_id: int, count: int) -> None:
+        """Add ``count`` posts the sweep found that live updates had missed to the channel's."""
+        statement = (
+            update(channels_t)
+            .where(channels_t.c.id == channel_id)
+            .values(missed_by_live=channels_t.c.missed_by_live + count)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
 
     async def posts_per_hour(self, since: datetime) -> dict[int, float]:
         """Return each channel's posts per hour since ``since`` (by channel row id)."""

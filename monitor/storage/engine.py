@@ -7,16 +7,32 @@ CLI can share one file. Only ``monitor.storage`` and ``migrations/`` use this mo
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from monitor.errors import ConfigError
+from monitor.config_types import mask_url
+from monitor.errors import ConfigError, DatabaseUnavailableError
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+#: What a database that is down, locked or restarting raises: the daemon logs one line and
+#: retries; anything else is a bug and keeps its traceback.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError)
+
+
+def error_line(error: BaseException) -> str:
+    """Return the first line of a database error (the driver's own message), for one log line."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first[:300]
 
 
 def async_url(url: str) -> URL:
@@ -28,7 +44,9 @@ def async_url(url: str) -> URL:
     try:
         parsed = make_url(url.replace("postgres://", "postgresql://", 1))
     except ArgumentError:
-        raise ConfigError(f"database.url: cannot parse {url!r}; see config.example.toml") from None
+        raise ConfigError(
+            f"database.url: cannot parse {mask_url(url)!r}; see config.example.toml"
+        ) from None
     dialect = parsed.get_backend_name()
     if dialect not in ASYNC_DRIVERS:
         raise ConfigError(
@@ -49,14 +67,76 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL (None for other databases and in-memory ones)."""
+    target = async_url(url)
+    database = target.database
+    if target.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file 0600: it holds what the monitor read and where it alerts.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    """
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for ``url`` (any user-written sqlite or postgresql URL)."""
+    """Create the async engine for ``url`` (any user-written sqlite or postgresql URL).
+
+    A SQLite file that does not exist yet is created, with mode 0600.
+    """
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        if path is not None:
+            _create_private(path)
         engine = create_async_engine(target, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(target, echo=echo, pool_pre_ping=True, pool_size=5)
+
+
+@contextlib.asynccontextmanager
+async def existing_database(url: str, *, echo: bool = False) -> AsyncIterator[AsyncEngine]:
+    """Yield an engine on a database that must already exist, for commands that only read.
+
+    Such commands never create a database (a missing SQLite file stays missing), and every
+    way the database can be unusable (no file, no server, no schema) is one line.
+
+    Raises:
+        DatabaseUnavailableError: the database is missing, unreachable or has no schema.
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise DatabaseUnavailableError(
+            f"no database at {path}; run `monitor db upgrade` (or `monitor run`) first, or "
+            "point --config at the config whose [database] url holds your data"
+        )
+    engine = create_engine(url, echo=echo)
+    try:
+        yield engine
+    except (OSError, SQLAlchemyError) as error:
+        raise DatabaseUnavailableError(describe_failure(url, error)) from None
+    finally:
+        await engine.dispose()
+
+
+def describe_failure(url: str, error: BaseException) -> str:
+    """Say in one line why the database at ``url`` failed, with the fix."""
+    where = f"database {mask_url(url)}"
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+        return f"{where}: cannot connect ({reason}); start the server or fix database.url"
+    detail = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
+    if "no such table" in detail or ("does not exist" in detail and "relation" in detail):
+        return f"{where} has no monitor schema ({detail}); run `monitor db upgrade`"
+    return f"{where}: {detail}; check database.url and that the server accepts connections"
 
 
 def create_migration_engine(url: str) -> AsyncEngine:

@@ -81,9 +81,9 @@ def _run(action: Callable[[], None], url: str) -> None:
 
 
 def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from monitor.config_types import mask_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return mask_url(url)
 
 
 def _first_line(error: BaseException) -> str:

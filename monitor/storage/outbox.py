@@ -69,6 +69,7 @@ class OutboxItem:
     alert: Alert | None
     notice: str | None = None
     sent_at: datetime | None = None
+    delivery_id: str = ""
 
 
 async def _posts(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, tuple[Post, Any]]:
@@ -125,6 +126,7 @@ def _item(
         alert=alert,
         notice=notice,
         sent_at=row.sent_at,
+        delivery_id=row.delivery_id or f"alert-{row.id}",
     )
 
 

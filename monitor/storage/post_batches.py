@@ -2,13 +2,13 @@
 
 ``store_batch`` is idempotent on (channel, message id), so a crash at any point loses nothing
 and stores nothing twice; an edit that makes a stored post match flags it and queues its
-alerts once. Rescans re-apply rules to stored posts. SQLAlchemy does not leak out of this
-package.
+alerts once; a post the database refuses is recorded (``post_errors``). Rescans are in
+``rescans``. SQLAlchemy does not leak out of this package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.models import Channel, Classified, Match
+from monitor.storage.post_errors import database_trouble, describe_error, record_post_errors
 from monitor.storage.rows import (
     StoreBase,
     StoredPost,
@@ -33,22 +34,37 @@ from monitor.storage.tables import utcnow
 
 @dataclass
 class BatchResult:
-    """What one ``store_batch`` changed: new posts, newly flagged ones, alert rows."""
+    """What one ``store_batch`` changed: new posts, newly flagged ones, alert rows, failures.
+
+    ``post_errors`` maps the message id of each post that could not be stored to the error.
+    """
 
     new_message_ids: list[int] = field(default_factory=list)
     flagged_message_ids: list[int] = field(default_factory=list)
     alerts_created: int = 0
     edited: int = 0
+    post_errors: dict[int, str] = field(default_factory=dict)
+
+    def absorb(self, other: BatchResult) -> None:
+        """Add what another (committed) batch changed."""
+        self.new_message_ids += other.new_message_ids
+        self.flagged_message_ids += other.flagged_message_ids
+        self.alerts_created += other.alerts_created
+        self.edited += other.edited
+        self.post_errors.update(other.post_errors)
 
 
-@dataclass
-class RescanResult:
-    """What one ``record_rescan`` changed: posts scanned, newly flagged, matches, alert rows."""
+@dataclass(frozen=True)
+class _Batch:
+    """How one batch is stored: where its cursor goes and what kind of batch it is."""
 
-    scanned: int = 0
-    flagged: int = 0
-    matches: int = 0
-    alerts: int = 0
+    channel: Channel
+    cursor: int | None
+    alert_cutoff: datetime | None
+    store_all: bool
+    live: bool
+    advance_from: int | None
+    walked: bool
 
 
 class PostBatches(StoreBase):
@@ -66,12 +82,16 @@ class PostBatches(StoreBase):
         store_all: bool = True,
         live: bool = False,
         advance_from: int | None = None,
+        walked: bool = False,
     ) -> BatchResult:
         """Store a batch of classified posts and move the cursor, in one transaction.
 
         New posts are inserted (ignoring ones already stored), with their matches and alert
         rows; an already stored post whose edit made it newly flagged gets its matches and
-        alert rows now. Posts dated before ``alert_cutoff`` create no alert.
+        alert rows now. Posts dated before ``alert_cutoff`` create no alert. When the batch
+        fails for a reason other than the database's own trouble, its posts are stored one
+        by one; each one that still fails is recorded in ``post_errors`` (and in the result)
+        and the cursor moves on: no single post stops a channel.
 
         Args:
             channel: the channel the posts belong to.
@@ -82,16 +102,52 @@ class PostBatches(StoreBase):
             live: the posts came from live updates rather than the sweep.
             advance_from: move the cursor only if it reached ``advance_from - 1`` (live posts
                 may continue the cursor, never jump over a gap the sweep has not read).
+            walked: this batch ends the channel's first walk (the initial backfill).
+
+        Raises:
+            SQLAlchemyError: the database is unreachable or busy; nothing was stored.
         """
-        result = BatchResult()
+        batch = _Batch(channel, cursor, alert_cutoff, store_all, live, advance_from, walked)
+        try:
+            return await self._store_together(batch, items, BatchResult())
+        except Exception as error:
+            if not items or database_trouble(error):
+                raise
+        return await self._store_apart(batch, items)
+
+    async def _store_together(
+        self,
+        batch: _Batch,
+        items: Sequence[Classified],
+        result: BatchResult,
+        errors: Mapping[int, str] | None = None,
+    ) -> BatchResult:
+        channel, cursor = batch.channel, batch.cursor
         async with self.engine.begin() as conn:
-            keep = [item for item in items if store_all or item.flagged]
+            keep = [item for item in items if batch.store_all or item.flagged]
             if keep:
-                inserted = await self._insert_posts(conn, channel, keep, live)
-                await self._after_insert(conn, channel, keep, inserted, alert_cutoff, result)
-            if cursor is not None or items:
-                await self._advance_channel(conn, channel, items, cursor, advance_from)
+                inserted = await self._insert_posts(conn, channel, keep, batch.live)
+                await self._after_insert(conn, channel, keep, inserted, batch.alert_cutoff, result)
+            if cursor is not None or items or batch.walked:
+                await self._advance_channel(conn, batch, items)
+            if errors:
+                await record_post_errors(conn, self._insert, channel.id, errors)
         return result
+
+    async def _store_apart(self, batch: _Batch, items: Sequence[Classified]) -> BatchResult:
+        """Store each post in its own transaction; record those that fail, then move on."""
+        result = BatchResult()
+        alone = replace(batch, cursor=None, advance_from=None, walked=False)
+        for item in items:
+            try:
+                one = await self._store_together(alone, [item], BatchResult())
+            except Exception as error:
+                if database_trouble(error):
+                    raise
+                result.post_errors[item.post.message_id] = describe_error(error)
+            else:
+                result.absorb(one)
+        return await self._store_together(batch, [], result, result.post_errors)
 
     async def _insert_posts(
         self, conn: AsyncConnection, channel: Channel, items: Sequence[Classified], live: bool
@@ -227,20 +283,21 @@ class PostBatches(StoreBase):
         result.alerts_created += len((await conn.execute(statement, rows)).all())
 
     async def _advance_channel(
-        self,
-        conn: AsyncConnection,
-        channel: Channel,
-        items: Sequence[Classified],
-        cursor: int | None,
-        advance_from: int | None,
+        self, conn: AsyncConnection, batch: _Batch, items: Sequence[Classified]
     ) -> None:
+        channel, cursor = batch.channel, batch.cursor
         values: dict[str, Any] = {}
         if cursor is not None:
             values["last_polled_at"] = utcnow()  # a poll (live posts and backfill are not)
-            values["last_message_id"] = _advanced_cursor(cursor, advance_from)
+            values["last_message_id"] = _advanced_cursor(cursor, batch.advance_from)
+        if cursor is not None and not batch.live:
+            # The status tells how the sweep fares: live posts arriving say nothing of it.
             values["status"] = "active"
             values["last_error"] = None
             values["error_alerted"] = False
+            values["failed_cycles"] = 0
+        if batch.walked:
+            values["walked_at"] = utcnow()
         if items:
             # Never move backwards either: a backfill or an edit stores older posts.
             newest = max(item.post.date for item in items)
@@ -267,61 +324,6 @@ class PostBatches(StoreBase):
             .limit(limit)
         )
         return await self.stored_posts(query)
-
-    async def record_rescan(
-        self, items: Sequence[tuple[int, Classified]], *, alert_cutoff: datetime | None
-    ) -> RescanResult:
-        """Record what re-applied rules found in stored posts (by post row id), in one transaction.
-
-        A rule that fired and is not yet recorded for the post adds a match; a post not flagged
-        before becomes flagged and gets alert rows (unless dated before ``alert_cutoff``).
-        Running it twice records nothing twice.
-        """
-        result = RescanResult(scanned=len(items))
-        found = [(post_id, item) for post_id, item in items if item.flagged]
-        if not found:
-            return result
-        async with self.engine.begin() as conn:
-            ids = [post_id for post_id, _ in found]
-            flagged = await conn.execute(
-                select(posts_t.c.id, posts_t.c.flagged).where(posts_t.c.id.in_(ids))
-            )
-            was_flagged = {row.id: bool(row.flagged) for row in flagged}
-            known: dict[int, set[str]] = {}
-            recorded = select(matches_t.c.post_id, matches_t.c.rule_id)
-            for row in await conn.execute(recorded.where(matches_t.c.post_id.in_(ids))):
-                known.setdefault(row.post_id, set()).add(row.rule_id)
-            for post_id, item in found:
-                await self._rescan_post(
-                    conn, post_id, item, was_flagged, known, alert_cutoff, result
-                )
-        return result
-
-    async def _rescan_post(
-        self,
-        conn: AsyncConnection,
-        post_id: int,
-        item: Classified,
-        was_flagged: dict[int, bool],
-        known: dict[int, set[str]],
-        alert_cutoff: datetime | None,
-        result: RescanResult,
-    ) -> None:
-        fresh = tuple(m for m in item.matches if m.rule_id not in known.get(post_id, set()))
-        if not fresh or post_id not in was_flagged:
-            return
-        if was_flagged[post_id] or not await self._claim_flag(conn, post_id):
-            inserted = await self._insert_matches(conn, post_id, fresh, item.ruleset_version)
-            result.matches += len(inserted)
-            return
-        result.matches += len(fresh)
-        await conn.execute(
-            update(posts_t).where(posts_t.c.id == post_id).values(language=item.language)
-        )
-        batch = BatchResult()
-        await self._flag(conn, post_id, replace(item, matches=fresh), alert_cutoff, batch)
-        result.flagged += 1
-        result.alerts += batch.alerts_created
 
     async def count_posts(self, channel_id: int | None = None) -> int:
         """Return how many posts are stored (in one channel, or in all)."""

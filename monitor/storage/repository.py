@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from monitor.storage.channel_state import ChannelOverview, ChannelState
 from monitor.storage.engine import create_engine
-from monitor.storage.post_batches import BatchResult, PostBatches, RescanResult
+from monitor.storage.post_batches import BatchResult
+from monitor.storage.post_errors import PostErrors
+from monitor.storage.rescans import RescanResult, Rescans
 from monitor.storage.retention import Retention
 from monitor.storage.rows import StoredPost
 
 __all__ = ["BatchResult", "ChannelOverview", "Repository", "RescanResult", "StoredPost"]
 
 
-class Repository(ChannelState, PostBatches, Retention):
+class Repository(ChannelState, Rescans, PostErrors, Retention):
     """The service's database, reached through one async engine."""
 
     @classmethod

@@ -8,6 +8,7 @@ module.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +66,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def new_delivery_id() -> str:
+    """Return a fresh alert delivery id: a random UUID, unique across every database."""
+    return str(uuid.uuid4())
+
+
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints stably."""
 
@@ -89,8 +95,15 @@ class ChannelRow(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     error_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Posts the sweep found that live updates should have delivered, since the channel was added.
+    missed_by_live: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     flood_wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the first walk (the initial backfill) ended; until then each cycle walks anew.
+    # The cursor alone cannot tell: a channel walked while empty keeps cursor 0.
+    walked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Cycles failed in a row (0 after a sweep that succeeds); enough of them make it `failing`.
+    failed_cycles: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -193,7 +206,26 @@ class AlertRow(Base):
     story_key: Mapped[str | None] = mapped_column(String(64))
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     external_id: Mapped[str | None] = mapped_column(String(128))
+    # The idempotency key webhooks send (signed) as X-Monitor-Delivery; the same on a retry.
+    delivery_id: Mapped[str | None] = mapped_column(
+        String(36), default=new_delivery_id, index=True, unique=True
+    )
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PostErrorRow(Base):
+    """A post that could not be stored: the channel moved past it, and this says so."""
+
+    __tablename__ = "post_errors"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "message_id", name="uq_post_errors_channel_message"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -31,18 +31,42 @@ def session_path(settings: TelegramSettings) -> Path:
     return path if path.suffix == ".session" else path.with_name(path.name + ".session")
 
 
+def server_key_problem(settings: TelegramSettings) -> str | None:
+    """Say why the configured server RSA key cannot be used, if it cannot.
+
+    Checking registers the key with Telethon, as connecting would: harmless, and it tests
+    the key with the very parser that will use it.
+    """
+    try:
+        _register_server_key(settings)
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
 def _register_server_key(settings: TelegramSettings) -> None:
+    """Hand the ``[telegram.server]`` RSA key to Telethon.
+
+    Raises:
+        ConfigError: the file cannot be read or holds no PKCS#1 RSA public key.
+    """
     server = settings.server
     if server is None or server.rsa_public_key is None:
         return
+    path = server.rsa_public_key
     try:
-        pem = server.rsa_public_key.read_text(encoding="ascii")
+        pem = path.read_bytes().decode("ascii", errors="replace")
     except OSError as error:
         raise ConfigError(
-            f"telegram.server.rsa_public_key: cannot read {server.rsa_public_key}: "
-            f"{error.strerror}; fix the path"
+            f"telegram.server.rsa_public_key: cannot read {path}: {error.strerror}; fix the path"
         ) from None
-    rsa.add_key(pem, old=False)
+    try:
+        rsa.add_key(pem, old=False)
+    except Exception:  # python-rsa and pyasn1 raise many kinds of error on garbage
+        raise ConfigError(
+            f"telegram.server.rsa_public_key: {path} holds no RSA public key; give the "
+            "server's key in PEM form (-----BEGIN RSA PUBLIC KEY-----)"
+        ) from None
 
 
 def _create_private(path: Path) -> None:
@@ -71,7 +95,11 @@ def build_client(
 
     Raises:
         SessionError: no session exists and ``create`` is false.
+        ConfigError: the API hash is missing.
     """
+    missing = settings.missing_secret()
+    if missing:
+        raise ConfigError(f"telegram: {missing}")
     _register_server_key(settings)
     api_hash = settings.api_hash.get_secret_value() if settings.api_hash else ""
     telethon_session: Any

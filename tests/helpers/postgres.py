@@ -39,3 +39,14 @@ def create_database(url: str, name: str) -> str:
 def drop_database(url: str, name: str) -> None:
     """Drop database ``name``, closing any connection a test left open."""
     asyncio.run(_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def refuse_connections(url: str, name: str, refuse: bool) -> None:
+    """Make database ``name`` refuse (and drop) every connection, or accept them again."""
+    await _execute(url, f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(not refuse).lower()}')
+    if refuse:
+        await _execute(
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+        )

@@ -61,6 +61,40 @@ async def test_flagged_json_lists_flagged_posts_newest_first(world: MonitorWorld
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        pytest.param(
+            ("flagged", "--category", "deserter"),
+            "unknown category 'deserter' (one of awol, desertion,",
+            id="category-typo",
+        ),
+        pytest.param(
+            ("export", "--category", "Desertion"), "unknown category 'Desertion'", id="export"
+        ),
+        pytest.param(
+            ("flagged", "--channel", "@browse_c"),
+            "--channel '@browse_c': no such channel (known: @browse_a, @browse_b)",
+            id="channel-typo",
+        ),
+        pytest.param(
+            ("flagged", "--rule", "test-desert"),
+            "--rule 'test-desert': no stored post matched it (known: test-desertion)",
+            id="rule-typo",
+        ),
+    ],
+)
+async def test_unknown_filter_values_are_errors(
+    world: MonitorWorld, args: tuple[str, ...], said: str
+) -> None:
+    """A filter naming what does not exist exits 2 naming the valid values (it listed nothing)."""
+    await _stored_world(world)
+    result = await asyncio.to_thread(invoke, [*args, "--config", str(world.config_path)])
+    assert result.code == 2
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_export_writes_csv_and_jsonl(world: MonitorWorld) -> None:
     """`export` writes flagged posts (or all with --all) as CSV and JSON lines, oldest first."""
     story_id, _ = await _stored_world(world)

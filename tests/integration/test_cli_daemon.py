@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tests.helpers.monitor_world import RULES, MonitorWorld
+from tests.helpers.monitor_world import RULES, MonitorWorld, wait_until
 from tests.helpers.processes import monitor
 
 pytestmark = pytest.mark.telegram
@@ -101,12 +103,41 @@ async def test_channels_table_shows_state(world: MonitorWorld) -> None:
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "@" in line}
     good_cells = [cell.strip() for cell in lines["@table_good"].split("│")]
     gone_cells = [cell.strip() for cell in lines["@table_gone"].split("│")]
-    # channel, status, last post, cursor, lag, interval, flagged, flood wait, last error
+    # channel, status, last post, cursor, lag, interval, flagged, missed live, flood wait,
+    # last error
     assert good_cells[2] == "active"
     assert good_cells[4] == "2"
     assert good_cells[7] == "1"
-    assert good_cells[8] in ("10m", "9m")
+    assert good_cells[8] == "0"
+    assert good_cells[9] in ("10m", "9m")
     assert gone_cells[2] == "private"
     assert gone_cells[7] == "0"
-    assert gone_cells[8] == "-"
-    assert "private" in gone_cells[9]
+    assert gone_cells[9] == "-"
+    assert "private" in gone_cells[10]
+
+
+async def test_channels_table_shows_what_live_updates_missed(world: MonitorWorld) -> None:
+    """The sweep's "missed by live" count outlives the daemon: `monitor channels` shows it."""
+    channel = world.server.add_channel(username="missed_news", title="Missed")
+    await world.server.post(channel, PARK)
+    world.write_config(["@missed_news"], interval=5, live=True)
+    await world.login()
+    daemon = world.start_daemon()
+    daemon.live_grace = dt.timedelta(0)
+    await wait_until(lambda: world.scalar("select count(*) from channels where joined"))
+    await wait_until(
+        lambda: world.scalar("select count(*) from channels where last_polled_at is not null")
+    )
+    world.server.faults.withhold_updates(channel)
+    missed = [await world.server.post(channel, f"{PARK} {index}") for index in range(3)]
+    await wait_until(
+        lambda: world.scalar(f"select count(*) from posts where message_id = {missed[-1]}"),
+        within=20,
+    )
+    assert await world.stop_daemon(daemon) == 0
+    result = await monitor(world, "channels")
+    assert result.code == 0, result.stderr
+    header = next(line for line in result.stdout.splitlines() if "missed live" in line)
+    row = next(line for line in result.stdout.splitlines() if "@missed_news" in line)
+    column = [cell.strip() for cell in header.replace("┃", "│").split("│")].index("missed live")
+    assert [cell.strip() for cell in row.split("│")][column] == "3"

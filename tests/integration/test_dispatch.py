@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from structlog.testing import capture_logs
 from monitor.alerts.apprise import AppriseSink
 from monitor.alerts.dispatch import Dispatcher
 from monitor.alerts.sink import AlertSink
-from monitor.alerts.webhook import WebhookSink
+from monitor.alerts.webhook import WebhookSink, verify_signature
 from monitor.config import AppriseSinkSettings, DeliverySettings, WebhookSinkSettings
 from tests.helpers.http_server import RecordingServer, Reply, serve
 from tests.helpers.outbox import Seeder, distinct_text, seeded
@@ -298,3 +299,43 @@ async def test_alerts_of_an_unconfigured_sink_are_named_at_start(
     [warning] = [e for e in logs if e["event"] == "alerts_for_unconfigured_sink"]
     assert (warning["sink"], warning["waiting"]) == ("old_chat", 1)
     assert "monitor alerts drop --sink old_chat" in warning["fix"]
+
+
+async def test_delivery_key_is_the_alerts_stored_uuid_signed_and_the_same_on_retry(
+    seeder: Seeder, http_server: RecordingServer
+) -> None:
+    """X-Monitor-Delivery is each alert's own UUID from the database, unique across alerts and
+    databases, repeated on the retry, and covered by the signature."""
+    http_server.script(Reply(500, body=b"oops"))
+    await seeder.flag(["hook"], text=distinct_text(1), message_id=1)
+    await seeder.flag(["hook"], text=distinct_text(2), message_id=2)
+    clock = Clock()
+    dispatch = dispatcher(seeder, webhook(http_server, secret="k"), clock=clock)
+    await dispatch.drain()
+    clock.advance(3600)
+    await dispatch.drain()
+    requests = http_server.wait_for(3)
+    stored = await seeder.repository.engine.connect()
+    try:
+        rows = dict(list(await stored.exec_driver_sql("select id, delivery_id from alerts")))
+    finally:
+        await stored.close()
+    assert len(set(rows.values())) == 2
+    for value in rows.values():
+        assert str(uuid.UUID(value)) == value
+    by_alert = {}
+    for request in requests:
+        alert_id = json.loads(request.body)["alert_id"]
+        key = request.headers["X-Monitor-Delivery"]
+        assert key == rows[alert_id]
+        by_alert.setdefault(alert_id, set()).add(key)
+        assert verify_signature(
+            b"k",
+            request.headers["X-Monitor-Timestamp"],
+            key,
+            request.body,
+            request.headers["X-Monitor-Signature"],
+            now=request.received_at,
+        )
+    assert sorted(len(keys) for keys in by_alert.values()) == [1, 1]
+    assert len(requests) == 3  # one alert failed once, then both went out

@@ -103,6 +103,36 @@ async def _more_cycles(daemon: object, count: int) -> bool:
     return watcher is not None and watcher.counters.cycles >= count
 
 
+async def test_quiet_channel_gets_an_all_clear_when_it_posts_again(world: MonitorWorld) -> None:
+    """After the alarm, the channel's next post brings exactly one all-clear, checked as often
+    as ``quiet_check_interval`` says."""
+    channel = world.server.add_channel(username="quiet_b", title="Quiet B")
+    last = datetime.now(UTC) - timedelta(hours=5)
+    for index in range(12):
+        await world.server.post(
+            channel, f"Сводка {index}", date=last - timedelta(minutes=10 * (11 - index))
+        )
+    world.write_config(["@quiet_b"], interval=5, quiet_check_interval=5)
+    await world.login()
+    daemon = world.start_daemon()
+    notices = "select payload from alerts where kind = 'operational' order by id"
+    await wait_until(lambda: world.scalar("select count(*) from alerts where kind = 'operational'"))
+    await world.server.post(channel, "Сводка после перерыва")
+
+    async def all_clear() -> bool:
+        return len(await world.query(notices)) >= 2
+
+    await wait_until(all_clear, within=30)
+    assert daemon.watcher is not None
+    cycles = daemon.watcher.counters.cycles
+    await wait_until(lambda: _more_cycles(daemon, cycles + 3), within=30)
+    assert await world.stop_daemon(daemon) == 0
+    rows = [str(row[0]) for row in await world.query(notices)]
+    assert len(rows) == 2, rows
+    assert "quiet for 5 h" in rows[0]
+    assert "@quiet_b is posting again, after 5 h of silence" in rows[1]
+
+
 async def test_invite_hash_is_never_a_label_nor_logged(world: MonitorWorld) -> None:
     """A private channel joined by invite is labelled by its id; its hash is in no output.
 

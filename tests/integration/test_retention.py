@@ -27,6 +27,7 @@ from tests.helpers.outbox import Seeder, seeded
 FLAGGED = "Военнослужащий самовольно оставил часть (СОЧ) под Курском, его ищут."
 PLAIN = "Сводка погоды: в Курске завтра дождь и ветер."
 NOW = dt.datetime.now(dt.UTC)
+BEFORE = "0003_delivery_ids_missed_by_live"  # the revision before 0004_storage_speed
 
 
 def _item(text: str, message_id: int, days_old: float, flagged: bool) -> Classified:
@@ -211,8 +212,8 @@ async def test_the_daemon_prunes_old_posts_on_its_own(
 
 
 async def test_migration_keeps_the_posts_of_a_database_with_data(database_url: str) -> None:
-    """A database at 0001 holding posts upgrades with them; the reads then use the indexes."""
-    await asyncio.to_thread(migrate.upgrade, database_url, "0001")
+    """A database at the revision before holding posts upgrades with them, and prunes."""
+    await asyncio.to_thread(migrate.upgrade, database_url, BEFORE)
     repository = Repository.open(database_url)
     try:
         seeder = Seeder(repository, Outbox(repository.engine), {})

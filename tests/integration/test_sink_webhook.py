@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import json
 import socket
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -22,6 +24,7 @@ from tests.helpers.http_server import RecordingServer, Reply, serve
 
 NOW = 1_714_561_380.0  # 2024-05-01 11:03:00 UTC
 SECRET = "s3cret-key"
+DELIVERY = "0b7c6a5e-4f7d-4b8e-9a51-2f0d8e6c1a93"  # what the outbox stores with the alert
 
 
 @pytest.fixture
@@ -44,24 +47,26 @@ def make_sink(url: str, **settings: Any) -> WebhookSink:
 
 
 async def deliver(sink: WebhookSink, alert_id: int = 42) -> None:
-    """Send one rendered alert through ``sink``."""
+    """Send one rendered alert through ``sink``, with its delivery id as the dispatcher would."""
     alert = make_alert(alert_id=alert_id, sink=sink.name)
-    await sink.send(alert, render_alert(alert, RenderOptions()))
+    message = replace(render_alert(alert, RenderOptions()), deliveries=(DELIVERY,))
+    await sink.send(alert, message)
 
 
-async def test_signature_verifies_over_timestamp_and_body(http_server: RecordingServer) -> None:
-    """The receiver can recompute the HMAC-SHA256 of timestamp.body with the shared secret."""
+async def test_signature_covers_timestamp_delivery_and_body(http_server: RecordingServer) -> None:
+    """The receiver recomputes the HMAC-SHA256 of timestamp.delivery.body with the secret."""
     await deliver(make_sink(http_server.url + "/hook"))
     [request] = http_server.wait_for(1)
     timestamp = request.headers["X-Monitor-Timestamp"]
     assert timestamp == str(int(NOW))
-    expected = hmac.new(
-        SECRET.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
-    ).hexdigest()
+    assert request.headers["X-Monitor-Delivery"] == DELIVERY
+    signed = f"{timestamp}.{DELIVERY}.".encode() + request.body
+    expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
     assert request.headers["X-Monitor-Signature"] == f"sha256={expected}"
     assert verify_signature(
         SECRET.encode(),
         timestamp,
+        DELIVERY,
         request.body,
         request.headers["X-Monitor-Signature"],
         now=NOW + 10,
@@ -76,7 +81,7 @@ async def test_body_and_headers_follow_the_documented_schema(http_server: Record
     assert request.path == "/hook"
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
     assert request.headers["X-Monitor-Event"] == "alert"
-    assert request.headers["X-Monitor-Delivery"] == "42"
+    assert request.headers["X-Monitor-Delivery"] == DELIVERY
     assert request.headers["Authorization"] == "Bearer t"
     body = json.loads(request.body)
     assert body["schema"] == "monitor.alert/1"
@@ -85,17 +90,20 @@ async def test_body_and_headers_follow_the_documented_schema(http_server: Record
 
 
 async def test_tampered_or_stale_webhooks_do_not_verify(http_server: RecordingServer) -> None:
-    """A changed body, a wrong secret or an old timestamp fails verification."""
+    """A changed body or delivery key, a wrong secret or an old timestamp fails verification."""
     await deliver(make_sink(http_server.url + "/hook"))
     [request] = http_server.wait_for(1)
     timestamp, signature = (
         request.headers["X-Monitor-Timestamp"],
         request.headers["X-Monitor-Signature"],
     )
-    assert not verify_signature(SECRET.encode(), timestamp, request.body + b" ", signature, now=NOW)
-    assert not verify_signature(b"wrong", timestamp, request.body, signature, now=NOW)
-    assert not verify_signature(SECRET.encode(), timestamp, request.body, signature, now=NOW + 301)
-    assert not verify_signature(SECRET.encode(), "soon", request.body, signature, now=NOW)
+    key, body = SECRET.encode(), request.body
+    assert verify_signature(key, timestamp, DELIVERY, body, signature, now=NOW)
+    assert not verify_signature(key, timestamp, DELIVERY, body + b" ", signature, now=NOW)
+    assert not verify_signature(key, timestamp, str(uuid.uuid4()), body, signature, now=NOW)
+    assert not verify_signature(b"wrong", timestamp, DELIVERY, body, signature, now=NOW)
+    assert not verify_signature(key, timestamp, DELIVERY, body, signature, now=NOW + 301)
+    assert not verify_signature(key, "soon", DELIVERY, body, signature, now=NOW)
 
 
 async def test_unsigned_without_a_secret(http_server: RecordingServer) -> None:
@@ -119,7 +127,7 @@ async def test_500_is_retried_and_the_retry_is_delivered(http_server: RecordingS
     await deliver(sink)
     first, second = http_server.wait_for(2)
     assert first.body == second.body
-    assert first.headers["X-Monitor-Delivery"] == second.headers["X-Monitor-Delivery"] == "42"
+    assert first.headers["X-Monitor-Delivery"] == second.headers["X-Monitor-Delivery"] == DELIVERY
 
 
 @pytest.mark.parametrize(
@@ -192,17 +200,32 @@ async def test_connection_refused_is_retryable() -> None:
 
 
 async def test_digest_is_one_post_with_every_alert(http_server: RecordingServer) -> None:
-    """A digest is delivered as one POST that lists every folded alert id."""
+    """A digest is delivered as one POST that lists every folded alert and delivery id."""
     sink = make_sink(http_server.url + "/hook")
     alerts = [make_alert(alert_id=i) for i in (3, 4, 5)]
     message = render_digest(
         alerts, RenderOptions(), heading="3 more flagged posts in the last minute:"
     )
-    await sink.send(alerts[0], message)
+    deliveries = tuple(str(uuid.uuid4()) for _ in alerts)
+    await sink.send(alerts[0], replace(message, deliveries=deliveries))
     [request] = http_server.wait_for(1)
     assert request.headers["X-Monitor-Event"] == "digest"
-    assert request.headers["X-Monitor-Delivery"] == "3,4,5"
+    assert request.headers["X-Monitor-Delivery"] == ",".join(deliveries)
     assert [a["alert_id"] for a in json.loads(request.body)["alerts"]] == [3, 4, 5]
+
+
+async def test_a_message_from_outside_the_outbox_gets_a_fresh_uuid(
+    http_server: RecordingServer,
+) -> None:
+    """``monitor test-alert`` sends no stored alert: its key is a new UUID each time."""
+    sink = make_sink(http_server.url + "/hook")
+    alert = make_alert(alert_id=0)
+    for _ in range(2):
+        await sink.send(alert, render_alert(alert, RenderOptions()))
+    first, second = http_server.wait_for(2)
+    keys = [request.headers["X-Monitor-Delivery"] for request in (first, second)]
+    assert keys[0] != keys[1]
+    assert [str(uuid.UUID(key)) for key in keys] == keys
 
 
 def test_repr_and_errors_hide_secrets() -> None:

@@ -23,6 +23,7 @@ from monitor.alerts.format import (
     quiet_heading,
     render_alert,
     render_digest,
+    render_notice,
 )
 from monitor.alerts.markup import escape, escape_attribute, split_html, validate_html
 from tests.helpers import telegram_html
@@ -409,3 +410,49 @@ def test_pure_modules_import_nothing_from_the_edges() -> None:
         [sys.executable, "-c", loader + code], capture_output=True, text=True, check=True, cwd=root
     )
     assert result.stdout.strip() == ""
+
+
+# Posts are hostile input: any str at all, lone surrogates and NULs included.
+HOSTILE = st.sampled_from(["\ud83d", "\ude00", "\x00", "<", "&", "\u202e", "\r", " "])
+# (st.text() would quietly drop the surrogates: join the characters instead.)
+ANY_TEXT = st.lists(st.one_of(st.characters(exclude_categories=()), HOSTILE), max_size=300).map(
+    "".join
+)
+
+
+@given(text=ANY_TEXT, title=ANY_TEXT, username=ANY_TEXT, data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_every_formatter_survives_any_text(
+    text: str, title: str, username: str, data: st.DataObject
+) -> None:
+    """Render, digest and notice never raise; every body is valid UTF-8 and HTML within 4096."""
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    post = make_post(text, title=title or None, username=username or None)
+    alert = make_alert(post, terms=(text[start:end] or "x",))
+    options = RenderOptions(tz=ZoneInfo("Europe/Kyiv"))
+    messages = [
+        render_alert(alert, options),
+        render_alert(alert, options, update=True, replaces="c:1"),
+        render_digest([alert, alert], options, heading=text),
+        render_notice(3, text, title=title or "notice"),
+    ]
+    for message in messages:
+        json.loads(message.body().decode("utf-8"))
+        message.text.encode("utf-8")
+        message.title.encode("utf-8")
+        for part in message.html:
+            part.encode("utf-8")
+            assert validate_html(part) == []
+
+
+def test_lone_surrogate_renders_as_a_replacement_character() -> None:
+    """A lone surrogate becomes U+FFFD in place, so the spans still point at the words."""
+    text = "Дезертир \ud83d задержан СОЧ"
+    alert = make_alert(make_post(text))
+    message = render_alert(alert, RenderOptions())
+    body = json.loads(message.body())
+    assert body["post"]["text"] == "Дезертир \ufffd задержан СОЧ"
+    [[start, end]] = body["matches"][0]["spans"]
+    assert body["post"]["text"][start:end] == "СОЧ"
+    assert "<b>СОЧ</b>" in message.html[0]

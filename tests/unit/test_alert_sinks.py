@@ -62,7 +62,7 @@ def test_environment_secret_reaches_the_sink_but_not_its_repr() -> None:
         ),
         pytest.param(
             {"kind": "apprise", "name": "a", "urls": ["nosuch://x"]},
-            "alerts[0]: alerts.a: Apprise does not understand",
+            "alerts[0]: urls[0]: Apprise does not understand nosuch://...",
             id="bad-apprise-url",
         ),
     ],

@@ -150,3 +150,56 @@ def test_config_rules_are_used(tmp_path: Path) -> None:
     result = invoke(["--config", str(config), "rules", "check"], env=secrets)
     assert result.code == 0, result.stderr
     assert "1 rules" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        pytest.param("not json\n" + json.dumps({"id": 2}) + "\n", "no valid line", id="all-bad"),
+        pytest.param("", "no input lines", id="empty"),
+        pytest.param("\n\n", "no input lines", id="blank-lines"),
+    ],
+)
+def test_classify_with_nothing_classified_fails(text: str, said: str) -> None:
+    """`classify` with no valid input line says so and exits 1 (it used to exit 0)."""
+    result = invoke(["classify", "-"], input=text)
+    assert result.code == 1
+    assert f"<stdin>: {said} to classify" in result.stderr
+
+
+def test_classify_counts_invalid_lines_on_stderr() -> None:
+    """Some invalid lines: the valid ones are classified (status 0) and the count is said."""
+    lines = [json.dumps({"id": 1, "text": "Отдых в Сочи"}), "not json"]
+    result = invoke(["classify", "-"], input="\n".join(lines) + "\n")
+    assert result.code == 0
+    assert "1 of 2 lines invalid" in result.stderr
+
+
+def test_eval_says_when_a_ratio_has_nothing_to_count(tmp_path: Path) -> None:
+    """A language with no positive example shows "no positives", not precision 1.000."""
+    path = tmp_path / "set.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "lang": "ru",
+            "text": "Дезертира задержали",
+            "label": True,
+            "category": "desertion",
+        },
+        {"id": "b", "lang": "en", "text": "Sunny in Sochi", "label": False, "category": "none"},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = invoke(["rules", "eval", str(path)])
+    assert result.code == 0, result.stderr
+    english = next(line for line in result.stdout.splitlines() if "│ en" in line)
+    assert "no positives" in english
+    assert "1.000" not in english
+
+
+def test_eval_without_examples_exits_2(tmp_path: Path) -> None:
+    """An empty labelled file is an error, not a report of perfect scores."""
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    result = invoke(["rules", "eval", str(path)])
+    assert result.code == 2
+    assert f"{path}: no examples to score" in result.stderr

@@ -19,13 +19,13 @@ MINIMAL_TELEGRAM = '[telegram]\napi_id = 1\napi_hash = "abc"\n'
 
 BROKEN_CONFIGS = [
     pytest.param(
-        '[telegram]\napi_id = 1\napi_hash = "x"\n[[channels]]\nref = "@a"\ninterval = 1\n',
+        '[telegram]\napi_id = 1\napi_hash = "x"\n[[channels]]\nref = "@alpha"\ninterval = 1\n',
         "channels[0].interval: must be at least 5 seconds (got 1)",
         id="interval-too-small",
     ),
     pytest.param(
-        '[[channels]]\nref = "@a"\n[[channels]]\nref = "@b"\n'
-        '[[channels]]\nref = "@c"\ninterval = "fast"\n',
+        '[[channels]]\nref = "@alpha"\n[[channels]]\nref = "@bravo"\n'
+        '[[channels]]\nref = "@charlie"\ninterval = "fast"\n',
         "channels[2].interval: must be a whole number (got 'fast')",
         id="wrong-type",
     ),
@@ -35,7 +35,7 @@ BROKEN_CONFIGS = [
         id="unknown-key-suggested",
     ),
     pytest.param(
-        '[[channel]]\nref = "@a"\n',
+        '[[channel]]\nref = "@alpha"\n',
         "channel: unknown key; did you mean 'channels'?",
         id="unknown-section-suggested",
     ),
@@ -64,8 +64,8 @@ BROKEN_CONFIGS = [
     ),
     pytest.param(
         '[[alerts]]\nkind = "webhook"\nurl = "ftp://example.org"\n',
-        "alerts[0].url: has the wrong form (got 'ftp://example.org'); expected an http:// or "
-        "https:// URL",
+        "alerts[0].url: must be an http:// or https:// URL with a host (got "
+        "'ftp://example.org'); like https://example.org/hook",
         id="webhook-url",
     ),
     pytest.param(
@@ -106,7 +106,7 @@ BROKEN_CONFIGS = [
         id="port-range",
     ),
     pytest.param(
-        '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk"\n',
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk"\n',
         "alerts[0]: bot_token is missing; set bot_token, bot_token_file, the environment "
         "variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true",
         id="bot-token-missing",
@@ -248,7 +248,159 @@ def test_secrets_hidden_from_repr_and_errors(tmp_path: Path) -> None:
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     """MONITOR_CONFIG names the file when --config is not given."""
     path = tmp_path / "elsewhere.toml"
-    path.write_text("[[channels]]\nref = '@x'\ninterval = 2\n", encoding="utf-8")
+    path.write_text("[[channels]]\nref = '@xray'\ninterval = 2\n", encoding="utf-8")
     result = invoke(["check-config"], env={"MONITOR_CONFIG": str(path)})
     assert result.code == 2
     assert result.stderr.startswith(f"{path}: channels[0].interval")
+
+
+def test_example_config_passes_with_only_the_api_hash() -> None:
+    """The shipped example passes check-config once MONITOR_TELEGRAM_API_HASH is set."""
+    result = invoke(
+        ["check-config", "--config", str(REPO / "config.example.toml")],
+        env={"MONITOR_TELEGRAM_API_HASH": "0123456789abcdef"},
+    )
+    assert result.code == 0, result.stderr
+    assert result.stderr.strip().endswith("config.example.toml: OK")
+
+
+def test_commands_that_deliver_nothing_need_no_sink_secret(tmp_path: Path) -> None:
+    """flagged, rules test and classify run although a bot token is missing; run refuses."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk_chat"\n',
+        encoding="utf-8",
+    )
+    config = ["--config", str(path)]
+    assert invoke(["db", "upgrade", *config]).code == 0
+    flagged = invoke(["flagged", *config])
+    assert flagged.code == 0, flagged.stderr
+    tested = invoke([*config, "rules", "test", "Two soldiers deserted from their unit"])
+    assert tested.code == 0, tested.stderr
+    assert "desertion" in tested.stdout
+    classified = invoke([*config, "classify", "-"], input='{"id": 1, "text": "AWOL again"}\n')
+    assert classified.code == 0, classified.stderr
+    checked = invoke(["check-config", *config])
+    assert checked.code == 2
+    assert checked.stderr.strip() == (
+        f"{path}: alerts[0]: bot_token is missing; set bot_token, bot_token_file, the "
+        "environment variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true"
+    )
+
+
+def test_check_config_masks_secret_headers(tmp_path: Path) -> None:
+    """Header values that carry credentials (Authorization, X-Api-Key) show masked."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM + '[[alerts]]\nkind = "webhook"\nurl = "https://h.example.org/"\n'
+        'headers = { "Authorization" = "Bearer s3cr3t", "X-Api-Key" = "s3cr3t", "X-Source" = '
+        '"tm" }\n',
+        encoding="utf-8",
+    )
+    result = invoke(["check-config", "--config", str(path)])
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout
+    assert '"X-Source": "tm"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        pytest.param(
+            "https://hooks.example.org/in?token=s3cr3t&team=ops",
+            "https://hooks.example.org/in?token=***&team=***",
+            id="query-token",
+        ),
+        pytest.param(
+            "https://bob:s3cr3t@hooks.example.org/in",
+            "https://bob:***@hooks.example.org/in",
+            id="user-password",
+        ),
+        pytest.param(
+            "https://hooks.example.org/in#s3cr3t", "https://hooks.example.org/in#***", id="fragment"
+        ),
+        pytest.param("https://hooks.example.org/in", "https://hooks.example.org/in", id="plain"),
+        pytest.param(
+            "postgresql://monitor:s3cr3t@127.0.0.1:5432/db?sslpassword=s3cr3t",
+            "postgresql://monitor:***@127.0.0.1:5432/db?sslpassword=***",
+            id="database",
+        ),
+    ],
+)
+def test_check_config_masks_credentials_in_urls(tmp_path: Path, url: str, shown: str) -> None:
+    """check-config shows webhook and database URLs with query values and passwords masked."""
+    from monitor.config import mask_url
+
+    assert mask_url(url) == shown
+    database, hook = (url, "https://h.example.org/") if "5432" in url else ("sqlite:///x.db", url)
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + f'[database]\nurl = "{database}"\n[[alerts]]\nkind = "webhook"\nurl = "{hook}"\n',
+        encoding="utf-8",
+    )
+    result = invoke(["check-config", "--config", str(path)])
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert f'"url": "{shown}"' in result.stdout
+
+
+def test_apprise_urls_from_environment_and_file(tmp_path: Path) -> None:
+    """Apprise URLs (they hold passwords) come from MONITOR_ALERTS_<NAME>_URLS or urls_file."""
+    (tmp_path / "urls.txt").write_text(
+        "# one URL per line\njson://127.0.0.1:1/a?token=s3cr3t-1\n\n", encoding="utf-8"
+    )
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + '[[alerts]]\nkind = "apprise"\nname = "chat"\nurls_file = "urls.txt"\n'
+        + '[[alerts]]\nkind = "apprise"\nname = "ops room"\n',
+        encoding="utf-8",
+    )
+    env = {"MONITOR_ALERTS_OPS_ROOM_URLS": "json://127.0.0.1:1/b?k=s3cr3t-2  ntfy://h/s3cr3t-3"}
+    config = load_config(path, environ=env)
+    urls = {sink.name: [u.get_secret_value() for u in sink.urls] for sink in config.alerts}
+    assert urls == {
+        "chat": ["json://127.0.0.1:1/a?token=s3cr3t-1"],
+        "ops room": ["json://127.0.0.1:1/b?k=s3cr3t-2", "ntfy://h/s3cr3t-3"],
+    }
+    result = invoke(["check-config", "--config", str(path)], env=env)
+    assert result.code == 0, result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_test_alert_needs_only_its_own_sink_secret(tmp_path: Path) -> None:
+    """`test-alert log` works although another sink's bot token is missing; that one refuses."""
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        MINIMAL_TELEGRAM
+        + '[[alerts]]\nkind = "telegram"\nname = "desk"\nchat = "@desk_chat"\n'
+        + '[[alerts]]\nkind = "log"\n',
+        encoding="utf-8",
+    )
+    logged = invoke(["--config", str(path), "test-alert", "log"])
+    assert logged.code == 0, logged.stderr
+    desk = invoke(["--config", str(path), "test-alert", "desk"])
+    assert desk.code == 2
+    assert desk.stderr.strip().endswith(
+        "alerts[0]: bot_token is missing; set bot_token, bot_token_file, the environment "
+        "variable MONITOR_ALERTS_DESK_BOT_TOKEN, or as_account = true"
+    )
+
+
+def test_browsing_and_rules_need_no_api_hash(tmp_path: Path) -> None:
+    """Without an API hash, flagged and rules test run; check-config, login and run say so."""
+    path = tmp_path / "monitor.toml"
+    path.write_text("[telegram]\napi_id = 1\n", encoding="utf-8")
+    config = ["--config", str(path)]
+    assert invoke(["db", "upgrade", *config]).code == 0
+    assert invoke(["flagged", *config]).code == 0
+    assert invoke([*config, "rules", "test", "AWOL"]).code == 0
+    missing = (
+        f"{path}: telegram: api_hash is missing; set telegram.api_hash, telegram.api_hash_file "
+        "or the environment variable MONITOR_TELEGRAM_API_HASH"
+    )
+    for command in (["check-config"], ["login", "--phone", "+10000000000"], ["run"]):
+        result = invoke([*command[:1], *config, *command[1:]])
+        assert result.code == 2
+        assert result.stderr.strip() == missing

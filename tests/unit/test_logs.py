@@ -86,6 +86,30 @@ def test_secrets_are_masked(fields: dict[str, str], hidden: str) -> None:
     assert REDACTED in stream.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        pytest.param(
+            "POST https://hooks.example.org/in?token=s3cr3t-tok failed: timed out",
+            "POST https://hooks.example.org/in?token=*** failed: timed out",
+            id="query-token",
+        ),
+        pytest.param(
+            "cannot reach postgresql://monitor:s3cr3t-pw@db:5432/monitor (refused)",
+            "cannot reach postgresql://monitor:***@db:5432/monitor (refused)",
+            id="user-password",
+        ),
+    ],
+)
+def test_urls_in_free_text_are_logged_masked(error: str, shown: str) -> None:
+    """A URL inside any logged text (a library's error) shows no password or query value."""
+    stream = io.StringIO()
+    configure_logging("info", "json", stream=stream)
+    get_logger("monitor.test").warning("delivery_failed", error=error)
+    [line] = _lines(stream)
+    assert line["error"] == shown
+
+
 def test_level_filters() -> None:
     """Below the configured level nothing is written."""
     stream = io.StringIO()

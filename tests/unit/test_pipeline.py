@@ -11,7 +11,9 @@ from monitor.models import Channel, Classified, Hit, Match, Post
 from monitor.pipeline import Classifier, Stages, fold_albums, run_cycle
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-CHANNEL = Channel(id=1, ref="@a", telegram_id=100, access_hash=5, username="a", cursor=10)
+CHANNEL = Channel(
+    id=1, ref="@a", telegram_id=100, access_hash=5, username="a", cursor=10, walked=True
+)
 
 
 def post(message_id: int, text: str = "x", grouped_id: int | None = None, age: float = 60) -> Post:
@@ -57,6 +59,7 @@ class Result:
     flagged_message_ids: list[int]
     alerts_created: int = 0
     edited: int = 0
+    post_errors: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,7 +120,7 @@ async def test_open_album_at_page_end_waits_for_next_page() -> None:
     source = FakeSource(posts)
     store = FakeStore()
     await run_cycle(
-        Channel(id=1, ref="@a", telegram_id=100, access_hash=5, cursor=1),
+        Channel(id=1, ref="@a", telegram_id=100, access_hash=5, cursor=1, walked=True),
         stages(source, store, overlap=0),
     )
     albums = [item.post for batch, _ in store.batches for item in batch if item.post.grouped_id]

@@ -6,7 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.quiet import describe, quiet_verdict, usual_gap
+from monitor.quiet import (
+    alarm_key,
+    all_clear_key,
+    back_after,
+    describe,
+    describe_back,
+    quiet_verdict,
+    usual_gap,
+)
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -43,3 +51,17 @@ def test_description_names_silence_and_usual_gap() -> None:
     verdict = quiet_verdict(_every(10, 20, timedelta(hours=5)), NOW, factor=6, floor=timedelta(0))
     assert verdict is not None
     assert describe("@news", verdict).startswith("Channel @news has been quiet for 5 h; it usually")
+
+
+def test_all_clear_follows_the_alarm_of_its_own_silence() -> None:
+    """An alarm's key names the silence; the all-clear answers it once the channel posts."""
+    last = NOW - timedelta(hours=5)
+    alarm = alarm_key(7, last)
+    assert alarm == f"quiet:7:{int(last.timestamp())}"
+    assert all_clear_key(alarm) == f"quiet-over:7:{int(last.timestamp())}"
+    assert back_after(alarm, _every(10, 20, timedelta(hours=5))) is None
+    back = NOW - timedelta(minutes=3)
+    assert back_after(alarm, [*_every(10, 20, timedelta(hours=5)), back, NOW]) == back
+    text = describe_back("@news", alarm, back)
+    assert text.startswith("Channel @news is posting again, after 5 h of silence")
+    assert back_after("quiet:7:garbage", [NOW]) is None

@@ -68,11 +68,16 @@ BROKEN = [
         id="regex-kind-bad-pattern",
     ),
     pytest.param(
+        '[[rules]]\nid = "redos"\nkind = "regex"\ncategory = "awol"\npatterns = ["(?<=x)(а+)+$"]\n',
+        "redos: patterns: regex '(?<=x)(а+)+$' can backtrack without bound",
+        id="regex-unbounded-backtracking",
+    ),
+    pytest.param(
         '[[rules]]\nid = "r"\ncategory = "awol"\nnear = [{ a = ["x"], b = ["y"], within = 0 }]\n',
         "r: near.0.within:",
         id="near-within-zero",
     ),
-    pytest.param("[[rules]\n", "-: not valid TOML", id="bad-toml"),
+    pytest.param("[[rules]\n", "-: invalid TOML", id="bad-toml"),
     pytest.param("[extras]\n" + GOOD, "-: unknown key 'extras'", id="unknown-top-key"),
 ]
 

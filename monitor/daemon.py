@@ -25,7 +25,13 @@ from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, Stages, ingest_live
 from monitor.preflight import Prepared, load_rules, prepare
-from monitor.retention import DAEMON_MAX_BATCHES, PRUNE_SECONDS, keeps_everything, prune
+from monitor.retention import (
+    DAEMON_MAX_BATCHES,
+    DAEMON_VACUUM_PAGES,
+    PRUNE_SECONDS,
+    keeps_everything,
+    prune,
+)
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.engine import DATABASE_ERRORS, error_line
@@ -378,7 +384,11 @@ class Daemon:
         """The retention chore: a bounded run of small batches; the next run goes on."""
         try:
             report = await prune(
-                repository, self.config.database, datetime.now(UTC), max_batches=DAEMON_MAX_BATCHES
+                repository,
+                self.config.database,
+                datetime.now(UTC),
+                max_batches=DAEMON_MAX_BATCHES,
+                vacuum_pages=DAEMON_VACUUM_PAGES,
             )
         except DATABASE_ERRORS as error:  # e.g. locked: the next run goes on
             log.error("prune_failed", error=error_line(error), retry=f"in {PRUNE_SECONDS} s")

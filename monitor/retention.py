@@ -20,6 +20,7 @@ from monitor.config_types import retention_seconds
 PRUNE_SECONDS = 600
 BATCH = 500
 DAEMON_MAX_BATCHES = 200  # at most 100,000 posts a run; the next run goes on
+DAEMON_VACUUM_PAGES = 4000  # at most 16 MB given back a run (4 KB pages)
 
 
 class Prunable(Protocol):
@@ -28,8 +29,8 @@ class Prunable(Protocol):
     async def prune_batch(self, before: datetime, *, flagged: bool, limit: int = 500) -> int:
         """Empty the text of up to ``limit`` posts dated before ``before``."""
 
-    async def incremental_vacuum(self, pages: int = 2000) -> int:
-        """Give free pages back to the file system; return how many."""
+    async def incremental_vacuum(self, pages: int | None = 2000) -> int:
+        """Give free pages (None: all) back to the file system; return how many."""
 
     async def vacuum_mode(self) -> str | None:
         """Return SQLite's auto_vacuum mode, or None."""
@@ -63,8 +64,12 @@ async def prune(
     *,
     batch: int = BATCH,
     max_batches: int | None = None,
+    vacuum_pages: int | None = None,
 ) -> PruneReport:
-    """Prune what ``settings`` no longer keeps, ``batch`` posts per transaction."""
+    """Prune what ``settings`` no longer keeps, ``batch`` posts per transaction.
+
+    ``max_batches`` and ``vacuum_pages`` bound one run (the daemon's); None: everything due.
+    """
     report = PruneReport()
     for flagged, before in cutoffs(settings, now).items():
         pruned = await _prune_kind(store, before, flagged, batch, max_batches)
@@ -72,7 +77,7 @@ async def prune(
             report.flagged = pruned
         else:
             report.unflagged = pruned
-    report.freed_pages = await store.incremental_vacuum()
+    report.freed_pages = await store.incremental_vacuum(vacuum_pages)
     report.vacuum_mode = await store.vacuum_mode()
     return report
 

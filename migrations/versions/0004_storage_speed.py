@@ -5,7 +5,7 @@ Revises: 0003_delivery_ids_missed_by_live
 Create Date: 2026-12-04 21:30:00
 
 ``channels``, ``stats``, ``flagged`` and ``export`` read indexes instead of the posts table:
-posts per channel and day with their flag (covering), flagged posts only (a few percent of
+posts by channel and date with their flag (covering), flagged posts only (a few percent of
 the rows, two orders), and the unflagged posts that still have their text (what retention
 prunes next). The old ``(flagged, date)`` index, which every read ignored or misused, goes.
 """

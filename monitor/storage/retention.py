@@ -58,8 +58,8 @@ class Retention(StoreBase):
             value = (await conn.exec_driver_sql("PRAGMA auto_vacuum")).scalar_one()
         return {0: "none", 1: "full", 2: "incremental"}.get(int(value), str(value))
 
-    async def incremental_vacuum(self, pages: int = 2000) -> int:
-        """Give up to ``pages`` free pages back to the file system (SQLite, incremental mode).
+    async def incremental_vacuum(self, pages: int | None = 2000) -> int:
+        """Give up to ``pages`` free pages (None: all) back to the file system (SQLite).
 
         Returns the pages freed; 0 on PostgreSQL (autovacuum reuses the space) or when the
         database was not created for incremental vacuum.
@@ -71,7 +71,8 @@ class Retention(StoreBase):
             # The pragma frees one page per step, and the driver's execute() steps a
             # statement without result columns once: executescript runs it to the end.
             raw: Any = (await conn.get_raw_connection()).driver_connection
-            await raw.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+            limit = "" if pages is None else f"({int(pages)})"
+            await raw.executescript(f"PRAGMA incremental_vacuum{limit};")
             return before - await _free_pages(conn)
 
     async def full_vacuum(self) -> None:

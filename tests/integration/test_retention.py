@@ -201,7 +201,7 @@ async def test_the_daemon_prunes_old_posts_on_its_own(
     )
     await world.login()
     daemon = world.start_daemon()
-    await wait_until(lambda: world.scalar("select count(*) from posts where text = ''"))
+    await wait_until(lambda: world.scalar("select count(*) from posts where text = ''"), within=30)
     rows = await world.query("select message_id, flagged, text from posts order by message_id")
     assert [(r[0], bool(r[1]), r[2]) for r in rows] == [
         (1, False, ""),

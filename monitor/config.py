@@ -215,6 +215,10 @@ class SchedulerSettings(Section):
     quiet_after: Seconds = 3600
     quiet_check_interval: IntervalSeconds = 300
     history_requests_per_minute: Positive = 20
+    # Re-read the posts of this many recent seconds (0: never) at start and every
+    # recheck_interval, for edits and deletions made while nobody watched.
+    recheck_window: NonNegative = 172800
+    recheck_interval: Seconds = 3600
 
     @field_validator("backfill_since", mode="before")
     @classmethod
@@ -243,11 +247,20 @@ class RulesSettings(Section):
     default_pack: bool = True
     files: list[Path] = Field(default_factory=list)
     disabled: list[str] = Field(default_factory=list)
+    # The learned scorer: on by default with the pack; ``weights`` is a file written by
+    # ``monitor rules train`` (default: the weights shipped with the pack).
+    scorer: bool | None = None
+    weights: Path | None = None
 
     @field_validator("files")
     @classmethod
     def _resolve_files(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         return [resolve_path(path, info) for path in value]
+
+    @field_validator("weights")
+    @classmethod
+    def _resolve_weights(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else resolve_path(value, info)
 
 
 class DeliverySettings(Section):

@@ -21,6 +21,13 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 FORWARD_KEY_MAX = 64
 
 
+POST_READ_CHARS = 16_384
+"""How much of a post the rules and the story matcher read: four times Telegram's own
+4,096-character limit. A longer post (only a hostile or broken server sends one) is stored
+whole, but its tail is not read: one C-level scan of 120,000 characters holds the interpreter
+lock long enough to stall the event loop, even from a worker thread."""
+
+
 def storable_text(text: str) -> str:
     """Return ``text`` with NUL and lone surrogates replaced by U+FFFD (same length)."""
     return _UNSTORABLE.sub("\ufffd", text)
@@ -44,7 +51,8 @@ class Post:
     ``channel_id`` is Telegram's bare channel id (without the -100 prefix). ``grouped_id`` is
     the album id; an album is folded into one ``Post`` whose ``message_id`` is the album's
     first message. ``forward_from`` identifies the forward origin (``"<channel_id>/<msg_id>"``)
-    when the post is a forward.
+    when the post is a forward. ``deleted_at`` is when the channel deleted it (stored posts
+    only).
     """
 
     channel_id: int
@@ -60,6 +68,7 @@ class Post:
     channel_title: str | None = None
     has_media: bool = False
     album_ids: tuple[int, ...] = ()
+    deleted_at: datetime | None = None
 
     def __post_init__(self) -> None:
         """Make the post storable as it enters the system, before any rule reads it."""

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from monitor.alerts.filters import wants
 from monitor.config import SinkSettings
 from monitor.logs import get_logger
-from monitor.models import Alert, Channel, Classified, Match, Post
+from monitor.models import POST_READ_CHARS, Alert, Channel, Classified, Match, Post
 
 log = get_logger("monitor.pipeline")
 
@@ -85,7 +85,8 @@ class Classifier:
         """Return ``post`` with its matches, language and target sinks."""
         tags = self.tags.get(post.channel_id, frozenset())
         channel = post.channel_username or str(post.channel_id)
-        matches = self.ruleset.evaluate(post.text, channel=channel, tags=tags)
+        text = post.text[:POST_READ_CHARS]  # a prefix: spans stay right in the full text
+        matches = self.ruleset.evaluate(text, channel=channel, tags=tags)
         if not matches:
             return Classified(post, (), ruleset_version=self.ruleset.version)
         alert = Alert(alert_id=0, sink="", post=post, matches=matches)
@@ -94,7 +95,7 @@ class Classifier:
             post,
             matches,
             sinks=sinks,
-            language=self.detect_language(post.text),
+            language=self.detect_language(text),
             ruleset_version=self.ruleset.version,
         )
 

@@ -61,7 +61,13 @@ def load_rules(config: Config) -> Any:
     from monitor.rules import load_ruleset
 
     rules = config.rules
-    return load_ruleset(rules.files, default_pack=rules.default_pack, disabled=rules.disabled)
+    return load_ruleset(
+        rules.files,
+        default_pack=rules.default_pack,
+        disabled=rules.disabled,
+        scorer=rules.scorer,
+        weights=rules.weights,
+    )
 
 
 def _locate_rule_problem(where: str, line: str) -> str:

@@ -26,7 +26,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from monitor.models import Post
+from monitor.models import POST_READ_CHARS, Post
 
 SHINGLE_WORDS = 3
 MIN_SHINGLES = 5
@@ -51,8 +51,9 @@ def words(text: str) -> list[str]:
 
 
 def shingles(text: str) -> frozenset[int]:
-    """Return the CRC-32 hashes of the word 3-shingles of ``text``'s normalised words."""
-    tokens = words(text)
+    """Return the CRC-32 hashes of the word 3-shingles of ``text``'s normalised words (of
+    its first POST_READ_CHARS characters: a story is told at its head)."""
+    tokens = words(text[:POST_READ_CHARS])
     if len(tokens) < SHINGLE_WORDS:
         return frozenset({zlib.crc32(" ".join(tokens).encode())}) if tokens else frozenset()
     return frozenset(

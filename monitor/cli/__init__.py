@@ -14,6 +14,7 @@ from monitor.cli import daemon_commands  # noqa: F401  isort: skip
 from monitor.cli import backfill_commands  # noqa: F401  isort: skip
 from monitor.cli import alerts  # noqa: F401  isort: skip
 from monitor.cli import rules  # noqa: F401  isort: skip
+from monitor.cli import rules_train  # noqa: F401  isort: skip
 from monitor.cli import test_server  # noqa: F401  isort: skip
 from monitor.cli import browse_commands  # noqa: F401  isort: skip
 

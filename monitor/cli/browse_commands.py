@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --
 
 T = TypeVar("T")
 FIELDS = [
-    "channel", "channel_title", "message_id", "date", "edit_date", "link", "flagged", "category",
+    "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link", "flagged",
+    "category",
     "categories", "rules", "score", "terms", "spans", "language", "views", "forwards",
     "forward_from", "text",
 ]  # fmt: skip

@@ -1,7 +1,9 @@
 """``monitor rules check|test|eval`` and ``monitor classify``: rule sets from the command line.
 
 Which rules are in effect: ``--rules FILE`` / ``--no-default-pack`` when given; else the config
-file's ``[rules]`` when a config file exists; else the default pack. This module only parses
+file's ``[rules]`` when a config file exists; else the default pack. The learned scorer follows
+the same order (``--weights FILE`` / ``--no-scorer``, else ``[rules] scorer``/``weights``, else
+on with the pack). ``rules train`` lives in ``rules_train.py``. This module only parses
 arguments, reads files and prints; matching and scoring live in ``monitor.rules``.
 """
 
@@ -24,13 +26,17 @@ from monitor.errors import ConfigError
 from monitor.models import Match
 from monitor.rules import RuleSet, load_ruleset
 from monitor.rules.language import detect_language
+from monitor.rules.matcher import Evidence
+from monitor.rules.scorer import Scorer
 from monitor.rules.scoring import Counts, Example, Report, score
 
 F = TypeVar("F", bound=Callable[..., Any])
+_REASONS = 8
 
 
 def rule_options(func: F) -> F:
-    """Add ``--rules FILE`` (repeatable) and ``--no-default-pack`` to a command."""
+    """Add ``--rules FILE`` (repeatable), ``--no-default-pack``, ``--weights``, ``--no-scorer``."""
+    func = scorer_options(func)
     func = click.option(
         "--no-default-pack",
         is_flag=True,
@@ -46,21 +52,45 @@ def rule_options(func: F) -> F:
     )(func)
 
 
+def scorer_options(func: F) -> F:
+    """Add ``--weights FILE`` and ``--no-scorer`` to a command."""
+    func = click.option(
+        "--no-scorer", is_flag=True, help="The rules alone decide (no learned scorer)."
+    )(func)
+    return click.option(
+        "--weights",
+        type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="Scorer weights from `monitor rules train`; overrides the config's [rules].",
+    )(func)
+
+
 def effective_ruleset(
-    ctx: click.Context, rule_files: tuple[Path, ...], no_default_pack: bool
+    ctx: click.Context,
+    rule_files: tuple[Path, ...],
+    no_default_pack: bool,
+    weights: Path | None = None,
+    no_scorer: bool = False,
 ) -> RuleSet:
     """Load the rules in effect for a command (see the module docstring)."""
+    scorer: bool | None = False if no_scorer else (True if weights else None)
     if rule_files or no_default_pack:
-        return load_ruleset(rule_files, default_pack=not no_default_pack)
+        return load_ruleset(
+            rule_files, default_pack=not no_default_pack, scorer=scorer, weights=weights
+        )
     config_path = options(ctx).config_path
     if config_path.exists():
         from monitor.config import load_config  # the config module pulls in more than rules
 
         settings = load_config(config_path).rules
         return load_ruleset(
-            settings.files, default_pack=settings.default_pack, disabled=settings.disabled
+            settings.files,
+            default_pack=settings.default_pack,
+            disabled=settings.disabled,
+            scorer=settings.scorer if scorer is None else scorer,
+            weights=weights or settings.weights,
         )
-    return load_ruleset()
+    return load_ruleset(scorer=scorer, weights=weights)
 
 
 @cli.group()
@@ -89,6 +119,10 @@ def check(ctx: click.Context, files: tuple[Path, ...], no_default_pack: bool) ->
         row = [str(by_language[(category, lang)]) for lang in ("ru", "uk", "en")]
         table.add_row(category, str(count), *row)
     _console().print(table)
+    if ruleset.scorer is not None:
+        weights = ruleset.scorer.weights
+        posts = weights.info.get("posts", "?")
+        click.echo(f"scorer: {len(weights.features)} weighted features, fitted on {posts} posts")
     click.echo("OK")
 
 
@@ -106,14 +140,21 @@ def test(
     tags: tuple[str, ...],
     rule_files: tuple[Path, ...],
     no_default_pack: bool,
+    weights: Path | None,
+    no_scorer: bool,
 ) -> None:
-    """Show which rules match TEXT, with the matched words in bold."""
-    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    """Show which rules match TEXT and the scorer's verdict, with the reasons in bold."""
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack, weights, no_scorer)
     matches = ruleset.evaluate(text, channel=channel, tags=tags)
+    evidence, fired = ruleset.inspect(text, channel=channel, tags=tags)
     console = _console()
     console.print(f"language: {detect_language(text)}", highlight=False)
+    if ruleset.scorer is not None:
+        _print_verdict(console, ruleset.scorer, evidence, fired)
     if not matches:
-        console.print("no rule matched", highlight=False)
+        outweighed = ", ".join(match.rule_id for match in fired)
+        message = f"not flagged: the scorer outweighed {outweighed}" if fired else "no rule matched"
+        console.print(message, highlight=False)
         return
     console.print(highlight(text, matches))
     for match in matches:
@@ -122,6 +163,22 @@ def test(
             f"{match.rule_id}  {match.category}  score {match.score:g}  terms: {terms}",
             highlight=False,
         )
+
+
+def _print_verdict(
+    console: Console, scorer: Scorer, evidence: Evidence, matches: tuple[Match, ...]
+) -> None:
+    """Print P(story), the category and its threshold, and the features that weighed most."""
+    verdict = scorer.judge(evidence, matches)
+    outcome = "flagged" if verdict.flagged else "not flagged"
+    console.print(
+        f"scorer: P(story) {verdict.story:.3f}, category {verdict.category} "
+        f"(threshold {verdict.threshold:.3f}): {outcome}",
+        highlight=False,
+    )
+    for reason in scorer.reasons(verdict, limit=_REASONS):
+        quoted = ", ".join(repr(evidence.text.original[a:b]) for a, b in reason.spans[:2])
+        console.print(f"  {reason.weight:+.3f}  {reason.feature}  {quoted}", highlight=False)
 
 
 def highlight(text: str, matches: tuple[Match, ...]) -> Text:
@@ -139,18 +196,23 @@ def highlight(text: str, matches: tuple[Match, ...]) -> Text:
 @click.pass_context
 @handle_errors
 def evaluate(
-    ctx: click.Context, file: Path, rule_files: tuple[Path, ...], no_default_pack: bool
+    ctx: click.Context,
+    file: Path,
+    rule_files: tuple[Path, ...],
+    no_default_pack: bool,
+    weights: Path | None,
+    no_scorer: bool,
 ) -> None:
-    """Score the rules on labelled JSON lines (id, text, label, category, lang)."""
-    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
-    examples = list(_examples(file))
+    """Score the classifier (rules and scorer) on labelled JSON lines (id, text, label, …)."""
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack, weights, no_scorer)
+    examples = list(read_examples(file))
     if not examples:
         raise ConfigError(f"{file}: no examples to score")
     report = score(ruleset, examples)
     _print_report(report)
 
 
-def _examples(path: Path) -> Iterator[Example]:
+def read_examples(path: Path) -> Iterator[Example]:
     """Read labelled examples; a bad line is a usage error naming its number."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -223,10 +285,15 @@ def _ratios(counts: Counts) -> tuple[str, str, str]:
 @click.pass_context
 @handle_errors
 def classify(
-    ctx: click.Context, file: TextIO, rule_files: tuple[Path, ...], no_default_pack: bool
+    ctx: click.Context,
+    file: TextIO,
+    rule_files: tuple[Path, ...],
+    no_default_pack: bool,
+    weights: Path | None,
+    no_scorer: bool,
 ) -> None:
     """Classify JSON lines (id, text) from FILE or - (stdin): one JSON line out per line in."""
-    ruleset = effective_ruleset(ctx, rule_files, no_default_pack)
+    ruleset = effective_ruleset(ctx, rule_files, no_default_pack, weights, no_scorer)
     read = invalid = 0
     for number, line in enumerate(file, start=1):
         if line.strip():

@@ -17,10 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from monitor.errors import RuleError
+from monitor.rules.features import term_groups
 from monitor.rules.keyword import KeywordRule, KeywordSpec, build_keyword
 from monitor.rules.regex import RegexSpec, build_regex
 from monitor.rules.ruleset import Rule, RuleSet
 from monitor.rules.schema import CATEGORIES, PackInfo
+from monitor.rules.scorer import DEFAULT_WEIGHTS, Scorer, load_weights
 from monitor.rules.terms import TermTable
 from monitor.tomlfile import read_toml
 
@@ -44,10 +46,16 @@ class _Loaded:
         self.content: dict[str, Any] = {}
         self.origin: dict[str, Path] = {}
         self.problems: list[str] = []
+        self.groups: dict[str, list[str]] = {}
 
 
 def load_ruleset(
-    files: Sequence[Path] = (), *, default_pack: bool = True, disabled: Collection[str] = ()
+    files: Sequence[Path] = (),
+    *,
+    default_pack: bool = True,
+    disabled: Collection[str] = (),
+    scorer: bool | None = None,
+    weights: Path | None = None,
 ) -> RuleSet:
     """Load the default pack and/or rule files into one compiled ``RuleSet``.
 
@@ -55,6 +63,8 @@ def load_ruleset(
         files: user rule files, loaded after the default pack, in order.
         default_pack: include the shipped ``military-discipline`` pack.
         disabled: rule ids to leave out (each must exist).
+        scorer: attach the learned scorer; by default, when the pack or ``weights`` is used.
+        weights: a weights file from ``monitor rules train`` (default: the shipped one).
 
     Raises:
         RuleError: any file is unreadable or invalid; one line per problem.
@@ -70,7 +80,25 @@ def load_ruleset(
     kept = [rule for rule in loaded.rules if rule.id not in set(disabled)]
     canonical = json.dumps([loaded.content[rule.id] for rule in kept], sort_keys=True)
     version = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-    return RuleSet(kept, loaded.table.terms, version)
+    ruleset = RuleSet(kept, loaded.table.terms, version, loaded.groups)
+    if scorer or (scorer is None and (default_pack or weights is not None)):
+        attach_scorer(ruleset, weights or DEFAULT_WEIGHTS)
+    return ruleset
+
+
+def attach_scorer(ruleset: RuleSet, path: Path) -> None:
+    """Give ``ruleset`` the scorer of a weights file; its digest joins the version.
+
+    Raises:
+        RuleError: the file cannot be read or is not a weights file.
+    """
+    try:
+        weights = load_weights(path)
+    except ValueError as error:
+        raise RuleError([f"{error} (write one with 'monitor rules train')"]) from None
+    ruleset.scorer = Scorer(weights, term_groups(ruleset.groups))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    ruleset.version = f"{ruleset.version}+{digest}"
 
 
 def _load_file(path: Path, loaded: _Loaded) -> None:
@@ -86,6 +114,7 @@ def _load_file(path: Path, loaded: _Loaded) -> None:
         loaded.problems.extend(_describe(path, "pack", error))
     groups = _groups(path, data.get("groups", {}), loaded.problems)
     loaded.table.groups = groups
+    loaded.groups.update(groups)
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         loaded.problems.append(f"{path}: -: 'rules' must be an array of tables ([[rules]])")

@@ -7,13 +7,16 @@ change results (the per-word cache only saves time).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import ClassVar, Protocol
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from monitor.models import Match
 from monitor.rules.matcher import Evidence, TermIndex
 from monitor.rules.normalize import normalize
 from monitor.rules.terms import Term
+
+if TYPE_CHECKING:
+    from monitor.rules.scorer import Scorer
 
 
 class Rule(Protocol):
@@ -73,14 +76,24 @@ class Rule(Protocol):
 class RuleSet:
     """An ordered tuple of rules compiled into one matcher.
 
-    ``version`` is a stable hash of the rules' content, stored with matches so that a changed
-    rule set can be told apart.
+    ``version`` is a stable hash of the rules' content (and of the scorer's weights), stored
+    with matches so that a changed rule set can be told apart. ``groups`` are the named term
+    lists of the files, which name the scorer's group features. With a ``scorer`` attached,
+    the rules' matches are its evidence and it has the last word (see ``scorer.py``).
     """
 
-    def __init__(self, rules: Sequence[Rule], terms: Sequence[Term], version: str) -> None:
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        terms: Sequence[Term],
+        version: str,
+        groups: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.terms: tuple[Term, ...] = tuple(terms)
         self.version = version
+        self.groups: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (groups or {}).items()}
+        self.scorer: Scorer | None = None
         self._index = TermIndex(terms)
         self._by_trigger: dict[int, list[int]] = {}
         for position, rule in enumerate(self.rules):
@@ -100,6 +113,15 @@ class RuleSet:
             channel: the post's channel username (without @) or numeric id, for scoped rules.
             tags: the channel's configured tags, for rules scoped to tags.
         """
+        evidence, matches = self.inspect(text, channel=channel, tags=tags)
+        if self.scorer is None:
+            return matches
+        return self.scorer.decide(evidence, matches)
+
+    def inspect(
+        self, text: str, *, channel: str | None = None, tags: Collection[str] = ()
+    ) -> tuple[Evidence, tuple[Match, ...]]:
+        """Return the evidence of ``text`` and the matches of the rules alone, best first."""
         evidence = self._index.scan(normalize(text))
         candidates = sorted(
             {position for term in evidence.hits for position in self._by_trigger.get(term, ())}
@@ -113,4 +135,4 @@ class RuleSet:
             if match is not None:
                 found.append((position, match))
         found.sort(key=lambda item: (-item[1].score, item[0]))
-        return tuple(match for _, match in found)
+        return evidence, tuple(match for _, match in found)

@@ -37,7 +37,8 @@ class Example:
         if not isinstance(data.get("label"), bool):
             raise ValueError("needs a boolean 'label'")
         category = str(data.get("category") or ("none" if not data["label"] else "?"))
-        return cls(str(data["id"]), data["text"], data["label"], category, str(data.get("lang")))
+        lang = data.get("lang") or data.get("language")
+        return cls(str(data["id"]), data["text"], data["label"], category, str(lang))
 
 
 @dataclass(slots=True)
@@ -96,11 +97,11 @@ def score(ruleset: RuleSet, examples: Iterable[Example]) -> Report:
     for example in examples:
         matches = ruleset.evaluate(example.text)
         predicted = matches[0].category if matches else None
-        _count(report, example, predicted)
+        count(report, example, predicted)
     return report
 
 
-def _count(report: Report, example: Example, predicted: str | None) -> None:
+def count(report: Report, example: Example, predicted: str | None) -> None:
     """Add one example's outcome to every row it belongs to."""
     flagged = predicted is not None
     report.overall.add(flagged, example.label)

@@ -132,6 +132,23 @@ class ChannelState(StoreBase):
         await self._update_channel(channel_id, values)
         return await self.channel(channel_id)
 
+    async def reset_channel(self, channel_id: int) -> None:
+        """Forget a channel's access hash, status and error: it is resolved again.
+
+        Its Telegram id, cursor and posts stay, so nothing is read twice; the id is kept to
+        check that the reference still names the same channel.
+        """
+        values = {
+            "access_hash": None,
+            "status": "pending",
+            "joined": False,
+            "last_error": None,
+            "error_alerted": False,
+            "flood_wait_until": None,
+            "resolved_at": None,
+        }
+        await self._update_channel(channel_id, values)
+
     async def set_joined(self, channel_id: int, joined: bool = True) -> None:
         """Record that the account joined (or left) the channel."""
         await self._update_channel(channel_id, {"joined": joined})

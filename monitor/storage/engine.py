@@ -136,6 +136,8 @@ def describe_failure(url: str, error: BaseException) -> str:
     detail = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
     if "no such table" in detail or ("does not exist" in detail and "relation" in detail):
         return f"{where} has no monitor schema ({detail}); run `monitor db upgrade`"
+    if "no such column" in detail or ("does not exist" in detail and "column" in detail):
+        return f"{where} is at an older schema ({detail}); run `monitor db upgrade`"
     return f"{where}: {detail}; check database.url and that the server accepts connections"
 
 

@@ -84,6 +84,7 @@ def post_from_row(row: Row[Any]) -> Post:
         forward_from=row.forward_from,
         channel_username=row.username,
         channel_title=row.title,
+        deleted_at=row.deleted_at,
     )
 
 

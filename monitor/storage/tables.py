@@ -151,6 +151,8 @@ class PostRow(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the channel deleted the post (seen live or by the sweep's re-read); the post stays.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MatchRow(Base):

@@ -77,6 +77,14 @@ async def _stored(world: MonitorWorld, channel: str, message_id: int, flagged: b
     return bool(rows) and bool(rows[0][0]) == flagged
 
 
+async def _text(world: MonitorWorld, channel: str, message_id: int) -> str:
+    rows = await world.query(
+        "select p.text from posts p join channels c on c.id = p.channel_id"
+        f" where c.username = '{channel}' and p.message_id = {message_id}"
+    )
+    return str(rows[0][0])
+
+
 async def test_catastrophic_rule_does_not_freeze_the_daemon(world: MonitorWorld) -> None:
     """With ``(а+)+$`` and the post that triggers it, /healthz, other channels and SIGTERM work."""
     trap = world.server.add_channel(username="redos_trap", title="Trap")
@@ -108,44 +116,39 @@ async def test_catastrophic_rule_does_not_freeze_the_daemon(world: MonitorWorld)
 
 
 def _huge_post(size: int = 120_000) -> str:
-    """News-like words (some the rules know) up to ``size`` characters, and a story at the end."""
+    """A story first, then news-like words (some the rules know) up to ``size`` characters."""
     rng = random.Random(7)  # noqa: S311  # a fixed seed for a repeatable post, not crypto
     words = FILLER.split()
     filler = " ".join(rng.choice(words) for _ in range(size // 5))
-    return filler[: size - len(FLAGGED) - 1] + " " + FLAGGED
+    return FLAGGED + " " + filler[: size - len(FLAGGED) - 1]
 
 
 async def test_huge_post_does_not_stall_the_event_loop(world: MonitorWorld) -> None:
-    """While the daemon classifies a 120,000-character post, its event loop keeps turning.
+    """A 120,000-character post is stored whole and flagged, and the event loop's own thread
+    does not pay for reading it.
 
-    The lag is compared with what classifying that post costs on this machine right now
-    (measured here first), so a loaded machine moves both together.
+    What the loop's thread spends (its CPU time, which a loaded machine does not inflate, as
+    it would a wall-clock lag) while the post goes from the server to a stored flag is
+    compared with what classifying the whole post costs in CPU time, measured here first (the
+    test server and Telethon share that thread, so the margin is not large): the daemon reads
+    only the post's first POST_READ_CHARS, in a worker thread.
     """
     channel = world.server.add_channel(username="huge_news", title="Huge")
     await world.server.post(channel, "Новости дня")
     world.write_config(["@huge_news"])
     await world.login()
     post = _huge_post()
-    rules = load_ruleset([world.folder / "rules.toml"], default_pack=False)
-    started = time.perf_counter()
-    await asyncio.to_thread(rules.evaluate, post)
-    cost = time.perf_counter() - started
+    rules = load_ruleset([world.folder / "rules.toml"], default_pack=False)  # as the daemon
+    started = time.thread_time()
+    rules.evaluate(post)
+    cost = time.thread_time() - started
     daemon = world.start_daemon()
     await wait_until(lambda: _stored(world, "huge_news", 1, False), within=30)
-    lags: list[float] = []
-    done = asyncio.Event()
-
-    async def watch_loop() -> None:
-        while not done.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(0.01)
-            lags.append(time.perf_counter() - before - 0.01)
-
-    watcher = asyncio.create_task(watch_loop())
+    started = time.thread_time()  # the loop's thread: the daemon, the test server and Telethon
     await world.server.post(channel, post)
     await wait_until(lambda: _stored(world, "huge_news", 2, True), within=60)
-    done.set()
-    await watcher
+    spent = time.thread_time() - started
     assert await world.stop_daemon(daemon) == 0
-    assert cost > 0.2, f"the post is too cheap to tell ({cost:.2f} s)"
-    assert max(lags) < cost / 2, f"loop stalled {max(lags):.2f} s; classifying costs {cost:.2f} s"
+    assert len(await _text(world, "huge_news", 2)) == len(post)
+    # Were the rules run on the loop, its thread would spend at least ``cost``.
+    assert spent < cost, f"the loop's thread spent {spent:.2f} s; classifying costs {cost:.2f} s"

@@ -27,7 +27,7 @@ from tests.helpers.outbox import Seeder, seeded
 FLAGGED = "Военнослужащий самовольно оставил часть (СОЧ) под Курском, его ищут."
 PLAIN = "Сводка погоды: в Курске завтра дождь и ветер."
 NOW = dt.datetime.now(dt.UTC)
-BEFORE = "0003_delivery_ids_missed_by_live"  # the revision before 0004_storage_speed
+BEFORE = "0004_post_deletions"  # the revision before 0005_storage_speed
 
 
 def _item(text: str, message_id: int, days_old: float, flagged: bool) -> Classified:

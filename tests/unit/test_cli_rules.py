@@ -25,6 +25,7 @@ def test_check_default_pack() -> None:
     assert result.code == 0, result.stderr
     for category in ("awol", "desertion", "escape", "mutiny", "hazing", "crime"):
         assert category in result.stdout
+    assert "weighted features, fitted on" in result.stdout
     assert "OK" in result.stdout
 
 
@@ -150,6 +151,121 @@ def test_config_rules_are_used(tmp_path: Path) -> None:
     result = invoke(["--config", str(config), "rules", "check"], env=secrets)
     assert result.code == 0, result.stderr
     assert "1 rules" in result.stdout
+
+
+LABELLED = [
+    ("Рядовой пропал из части, его ищет комендатура", True, "awol"),
+    ("Солдат сбежал ночью и не вернулся в часть", True, "awol"),
+    ("Военнослужащий ушел из расположения и пропал", True, "awol"),
+    ("В Курске открыли новый парк для горожан", False, "none"),
+    ("Погода в Москве: дожди до конца недели", False, "none"),
+    ("Цены на хлеб выросли на пять процентов", False, "none"),
+]
+
+
+def write_labelled(path: Path, copies: int = 3) -> Path:
+    """A small labelled JSONL file in the dev set's format."""
+    rows = [
+        {"id": f"{n}-{i}", "lang": "ru", "text": f"{text} ({i})", "label": label, "category": cat}
+        for i in range(copies)
+        for n, (text, label, cat) in enumerate(LABELLED)
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_train_writes_weights_that_eval_and_test_use(tmp_path: Path) -> None:
+    """`rules train FILE --out W` prints cross-validated scores; eval and test take `--weights`."""
+    labelled = write_labelled(tmp_path / "mine.jsonl")
+    out = tmp_path / "weights.json"
+    result = invoke(
+        ["rules", "train", "--no-corpus", "--folds", "3", str(labelled), "--out", str(out)]
+    )
+    assert result.code == 0, result.stderr
+    assert "18 labelled posts from 1 files; cross-validated:" in result.stdout
+    assert "thresholds: awol" in result.stdout
+    calibrated = tmp_path / "calibrated.json"
+    args = ["rules", "train", "--no-corpus", "--folds", "3", str(labelled)]
+    result = invoke([*args, "--calibrate", str(labelled), "--out", str(calibrated)])
+    assert result.code == 0, result.stderr
+    assert "calibrated on 18 posts: thresholds x" in result.stdout
+    assert json.loads(out.read_text(encoding="utf-8"))["info"]["posts"] == 18
+    result = invoke(["rules", "eval", str(labelled), "--weights", str(out)])
+    assert result.code == 0, result.stderr
+    assert "overall: precision 1.000  recall 1.000" in result.stdout
+    result = invoke(["rules", "test", "--weights", str(out), "Рядовой пропал, ищет комендатура"])
+    assert result.code == 0, result.stderr
+    assert "scorer: P(story)" in result.stdout
+    assert "flagged" in result.stdout
+    assert "scorer  awol  score" in result.stdout
+
+
+def test_test_shows_the_scorer_reasons() -> None:
+    """With the default pack, `rules test` prints P(story), the threshold and weighed features."""
+    result = invoke(["rules", "test", "Військовий втік з ТЦК, його розшукують"])
+    assert result.code == 0, result.stderr
+    assert "scorer: P(story)" in result.stdout
+    assert "(threshold " in result.stdout
+    weighed = [line.split() for line in result.stdout.splitlines() if line.startswith("  +")]
+    assert weighed, result.stdout
+    assert all(float(line[0]) > 0 for line in weighed)
+
+
+def test_train_without_posts_exits_2(tmp_path: Path) -> None:
+    """Too little to learn from is a one-line usage error, without a traceback."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    result = invoke(["rules", "train", "--no-corpus", str(empty), "--out", str(tmp_path / "w")])
+    assert result.code == 2
+    assert "rules train: too few labelled posts" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_weights_file_exits_2(tmp_path: Path) -> None:
+    """A weights file that is not one names the file and the fix."""
+    bad = tmp_path / "w.json"
+    bad.write_text("[]", encoding="utf-8")
+    result = invoke(["rules", "test", "--weights", str(bad), "Рядовой пропал"])
+    assert result.code == 2
+    assert f"{bad}: not a scorer weights file" in result.stderr
+    assert "monitor rules train" in result.stderr
+
+
+def test_config_weights_key_is_used(tmp_path: Path) -> None:
+    """`[rules] weights` (relative to the config file) points the scorer at a trained file."""
+    labelled = write_labelled(tmp_path / "mine.jsonl")
+    trained = invoke(
+        [
+            "rules",
+            "train",
+            "--no-corpus",
+            "--folds",
+            "3",
+            str(labelled),
+            "--out",
+            str(tmp_path / "w.json"),
+        ]
+    )
+    assert trained.code == 0, trained.stderr
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    text = example.read_text(encoding="utf-8").replace(
+        '# weights = "weights.json"', 'weights = "w.json"'
+    )
+    config = tmp_path / "monitor.toml"
+    config.write_text(text, encoding="utf-8")
+    secrets = {
+        "MONITOR_TELEGRAM_API_HASH": "0123456789abcdef",
+        "MONITOR_ALERTS_NEWSROOM_BOT_TOKEN": "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    }
+    result = invoke(["--config", str(config), "rules", "eval", str(labelled)], env=secrets)
+    assert result.code == 0, result.stderr
+    assert "overall: precision 1.000  recall 1.000" in result.stdout
+    config.write_text(
+        text.replace('weights = "w.json"', 'weights = "absent.json"'), encoding="utf-8"
+    )
+    result = invoke(["--config", str(config), "rules", "eval", str(labelled)], env=secrets)
+    assert result.code == 2
+    assert "absent.json: cannot read" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.models import Channel, Classified, Hit, Match, Post
+from monitor.models import POST_READ_CHARS, Channel, Classified, Hit, Match, Post
 from monitor.pipeline import Classifier, Stages, fold_albums, run_cycle
+from monitor.rules import load_ruleset
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CHANNEL = Channel(
@@ -145,3 +146,16 @@ async def test_missed_by_live_counts_only_posts_live_should_have_seen() -> None:
     since = NOW - timedelta(minutes=10)
     report = await run_cycle(CHANNEL, stages(source, store, live_since={1: since}, overlap=0))
     assert report.missed_by_live == 1
+
+
+def test_rules_read_only_the_head_of_a_huge_post() -> None:
+    """A story within the first POST_READ_CHARS is found (spans into the full text); one
+    beyond them is not read, so a hostile 120,000-character post costs a bounded scan."""
+    classifier = Classifier(load_ruleset([], default_pack=True))
+    story = "Двое военнослужащих самовольно оставили воинскую часть."
+    filler = "Погода в регионе. " * (POST_READ_CHARS // 10)
+    head = classifier.classify(post(1, story + " " + filler))
+    assert head.matches
+    assert all(hit.end <= len(story) for m in head.matches for hit in m.hits)
+    tail = classifier.classify(post(2, filler + " " + story))
+    assert tail.matches == ()

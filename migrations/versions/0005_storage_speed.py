@@ -1,7 +1,7 @@
 """storage speed: covering and partial indexes for the read commands and retention
 
-Revision ID: 0004_storage_speed
-Revises: 0003_delivery_ids_missed_by_live
+Revision ID: 0005_storage_speed
+Revises: 0004_post_deletions
 Create Date: 2026-12-04 21:30:00
 
 ``channels``, ``stats``, ``flagged`` and ``export`` read indexes instead of the posts table:
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_storage_speed"
-down_revision: str | None = "0003_delivery_ids_missed_by_live"
+revision: str = "0005_storage_speed"
+down_revision: str | None = "0004_post_deletions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

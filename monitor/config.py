@@ -34,10 +34,12 @@ from monitor.config_sinks import (
     WebhookSinkSettings,
 )
 from monitor.config_types import (
+    FOREVER,
     ApiId,
     IntervalSeconds,
     NonNegative,
     Positive,
+    Retention,
     Seconds,
     Section,
     env_name,
@@ -123,6 +125,8 @@ class DatabaseSettings(Section):
 
     url: str = ""
     echo: bool = False
+    keep_unflagged: Retention = FOREVER
+    keep_flagged: Retention = FOREVER
 
     @field_validator("url")
     @classmethod

@@ -26,6 +26,13 @@ from monitor.observe import Observer
 from monitor.pipeline import Classifier, Stages, ingest_live
 from monitor.preflight import Prepared, load_rules, prepare
 from monitor.recheck import record_deleted
+from monitor.retention import (
+    DAEMON_MAX_BATCHES,
+    DAEMON_VACUUM_PAGES,
+    PRUNE_SECONDS,
+    keeps_everything,
+    prune,
+)
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.engine import DATABASE_ERRORS, error_line
@@ -127,6 +134,7 @@ class Daemon:
     watcher: ChannelWatcher | None = None
     dispatcher: Any = None
     observer: Observer | None = None
+    vacuum_hint_given: bool = False
     feed: LiveFeed = field(default_factory=LiveFeed)
 
     async def run(self) -> int:
@@ -260,6 +268,8 @@ class Daemon:
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
         )
+        if not keeps_everything(self.config.database):
+            schedule.every("prune", PRUNE_SECONDS, self._prune, watcher.repository)
         log.info("daemon_started", channels=len(channels), live=live)
         try:
             await self.stop_event.wait()
@@ -387,6 +397,29 @@ class Daemon:
             log.exception("live_ingest_failed", channel=channel.label, channel_id=channel.id)
         finally:
             clear_context("channel_id")
+
+    async def _prune(self, repository: Repository) -> None:
+        """The retention chore: a bounded run of small batches; the next run goes on."""
+        try:
+            report = await prune(
+                repository,
+                self.config.database,
+                datetime.now(UTC),
+                max_batches=DAEMON_MAX_BATCHES,
+                vacuum_pages=DAEMON_VACUUM_PAGES,
+            )
+        except DATABASE_ERRORS as error:  # e.g. locked: the next run goes on
+            log.error("prune_failed", error=error_line(error), retry=f"in {PRUNE_SECONDS} s")
+            return
+        if report.unflagged or report.flagged or report.freed_pages:
+            log.info("posts_pruned", **vars(report))
+        if report.vacuum_mode == "none" and not self.vacuum_hint_given:
+            self.vacuum_hint_given = True
+            log.warning(
+                "database_not_vacuumed_incrementally",
+                hint="pruned space is reused but the file does not shrink; run "
+                "`monitor db prune --vacuum` once, with the daemon stopped",
+            )
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:

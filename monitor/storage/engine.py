@@ -57,6 +57,9 @@ def async_url(url: str) -> URL:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Takes effect only in a new, empty file (before its first table); an older file keeps
+    # its mode until `monitor db prune --vacuum` rebuilds it.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

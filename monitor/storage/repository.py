@@ -14,6 +14,7 @@ from monitor.storage.engine import create_engine
 from monitor.storage.post_batches import BatchResult
 from monitor.storage.post_errors import PostErrors
 from monitor.storage.rescans import RescanResult, Rescans
+from monitor.storage.retention import Retention
 from monitor.storage.rows import StoredPost
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 
-class Repository(ChannelState, Rescans, PostErrors, Deletions):
+class Repository(ChannelState, Rescans, PostErrors, Deletions, Retention):
     """The service's database, reached through one async engine."""
 
     @classmethod

@@ -72,7 +72,8 @@ class KeywordRule:
         """
         if not self._required:  # every kind has a positive condition; kept for safety
             return tuple(term for condition in self.conditions for term in condition.triggers)
-        return tuple(sorted(min(self._required, key=lambda terms: len(terms))))
+        sizes = [len(terms) for terms in self._required]
+        return tuple(sorted(self._required[sizes.index(min(sizes))]))
 
     def applies_to(self, channel: str | None, tags: Collection[str]) -> bool:
         """Tell whether the rule's scope covers a channel (listed, or sharing a tag)."""

@@ -3,11 +3,13 @@
 Telegram allows an account about ten history requests per 30 seconds. With many channels the
 configured intervals cannot all be kept, so the budget is shared: every channel gets at least
 its configured interval, and when the sum does not fit, intervals stretch, busy channels
-(more posts per hour) keeping a larger share than quiet ones.
+(more posts per hour) keeping a larger share than quiet ones. Re-reading each channel's
+recent window (edits, deletions) takes its pages off the top of the budget first.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MIN_WEIGHT = 0.25
@@ -73,3 +75,19 @@ def budget_warning(demands: list[PollDemand], per_minute: float, live: bool) -> 
     else:
         message += "; turn on scheduler.live and join to get new posts without polling"
     return message
+
+
+def recheck_rate(
+    demands: list[PollDemand], window: float, interval: float, *, page: int = 100, most: int = 20
+) -> float:
+    """Return the history requests per minute re-reading each channel's recent window costs.
+
+    A channel's window of ``window`` seconds holds about ``posts_per_hour`` times its hours of
+    posts, read by pages of ``page`` (at least one, at most ``most``) every ``interval``
+    seconds.
+    """
+    if window <= 0 or interval <= 0:
+        return 0.0
+    hours = window / 3600.0
+    pages = sum(min(most, max(1, math.ceil(d.posts_per_hour * hours / page))) for d in demands)
+    return pages * 60.0 / interval

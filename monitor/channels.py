@@ -24,6 +24,7 @@ from monitor.errors import ConfigError, SessionError, TelegramError
 from monitor.logs import bind_context, clear_context, get_logger
 from monitor.models import Channel, storable_text
 from monitor.pipeline import CycleReport, Stages, run_cycle
+from monitor.recheck import Rechecker
 from monitor.storage.repository import Repository
 from monitor.telegram.refs import parse_ref
 from monitor.telegram.source import ChannelUnavailable, FloodWait, TelegramSource
@@ -77,6 +78,14 @@ class ChannelWatcher:
         self.settings: dict[str, ChannelSettings] = {c.ref: c for c in config.channels}
         self.by_telegram_id: dict[int, Channel] = {}
         self.on_resolved: Callable[[Channel], Awaitable[None]] | None = None
+        scheduler = config.scheduler
+        self.rechecker = Rechecker(
+            source,
+            repository,
+            stages,
+            window=timedelta(seconds=scheduler.recheck_window),
+            interval=timedelta(seconds=scheduler.recheck_interval),
+        )
 
     def enabled_refs(self) -> list[str]:
         """Return the references of every enabled channel, validating their form.
@@ -126,10 +135,13 @@ class ChannelWatcher:
                 usable.append(resolved)
         return usable
 
-    async def resolve(self, channel: Channel) -> Channel | None:
-        """Resolve one channel under the resolve budget; None when it failed."""
+    async def resolve(self, channel: Channel, *, ref: str | None = None) -> Channel | None:
+        """Resolve one channel (by ``ref``, default its own) under the resolve budget.
+
+        Returns None when it failed; the failure is recorded on the channel.
+        """
         try:
-            found = await self.source.resolve(parse_ref(channel.ref))
+            found = await self.source.resolve(parse_ref(ref or channel.ref))
         except FloodWait as wait:
             await self._flood_wait(channel, wait)
             return None
@@ -138,6 +150,9 @@ class ChannelWatcher:
             return None
         except TelegramError as error:
             log.warning("channel_resolve_failed", channel=channel.ref, error=str(error))
+            return None
+        if channel.telegram_id is not None and found.telegram_id != channel.telegram_id:
+            await self._unavailable(channel, _renamed(channel, found.telegram_id))
             return None
         stored = await self.repository.save_resolution(
             channel.id,
@@ -184,7 +199,12 @@ class ChannelWatcher:
         bind_context(channel_id=channel_id)
         try:
             channel = await self.repository.channel(channel_id)
-            if not channel.resolved or self._resting(channel):
+            if not channel.resolved:
+                found = await self.resolve_reset(channel)
+                if found is None:
+                    return None
+                channel = found
+            if self._resting(channel):
                 return None
             if self.source.governor.paused_for("history") > 0:
                 return None
@@ -199,24 +219,24 @@ class ChannelWatcher:
         finally:
             clear_context("channel_id")
 
-    async def _poll(self, channel: Channel) -> CycleReport | None:
+    async def _poll(self, channel: Channel, *, refreshed: bool = False) -> CycleReport | None:
+        report: CycleReport | None = None
         try:
             report = await run_cycle(channel, self.stages)
+            await self._record(channel, report)
+            await self._recheck(channel, report)
         except FloodWait as wait:
             await self._flood_wait(channel, wait)
-            return None
         except ChannelUnavailable as problem:
+            if problem.stale_hash and not refreshed:
+                fresh = await self.refresh(channel)
+                if fresh is not None:
+                    return await self._poll(fresh, refreshed=True)
             await self._unavailable(channel, problem)
-            return None
         except SessionError as error:
             self.on_fatal(error)
-            return None
         except TelegramError as error:
             await self._failed(channel.id, "telegram", str(error), channel.label)
-            return None
-        self._count(channel, report)
-        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
-            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
         return report
 
     async def _failed(
@@ -268,9 +288,46 @@ class ChannelWatcher:
         """Add what live updates stored to the totals (each post and flag counted once)."""
         self._add(channel, report)
 
+    async def _record(self, channel: Channel, report: CycleReport) -> None:
+        self._count(channel, report)
+        if report.missed_by_live:  # kept for `monitor channels`, beyond this process's metrics
+            await self.repository.add_missed_by_live(channel.id, report.missed_by_live)
+
+    async def _recheck(self, channel: Channel, report: CycleReport) -> None:
+        """Re-read the channel's recent window when it is due (edits, deletions)."""
+        cursor = max(channel.cursor, report.cursor)
+        if self.stages.stopping() or not self.rechecker.due(channel, cursor):
+            return
+        found = await self.rechecker.run(channel, cursor)
+        self.counters.flagged += found.flagged
+        self.counters.alerts += found.alerts + found.notices
+
+    async def refresh(self, channel: Channel) -> Channel | None:
+        """Resolve a channel again after Telegram rejected its stored access hash.
+
+        Access hashes belong to the account that received them; after the monitoring account
+        is replaced every stored one is stale. The username (else the reference) is resolved
+        again under the resolve budget; None when that failed too.
+        """
+        log.warning("channel_hash_rejected", channel=channel.label, action="resolving again")
+        ref = f"@{channel.username}" if channel.username else channel.ref
+        fresh = await self.resolve(channel, ref=ref)
+        if fresh is not None:
+            log.info("channel_hash_refreshed", channel=fresh.label)
+        return fresh
+
+    async def resolve_reset(self, channel: Channel) -> Channel | None:
+        """Resolve a channel that ``monitor channels reset`` sent back to pending.
+
+        As for every resolution, ``on_resolved`` (the daemon) joins it again if it should.
+        """
+        if channel.status != "pending" or self.source.governor.paused_for("resolve") > 0:
+            return None
+        return await self.resolve(channel)
+
     def _resting(self, channel: Channel) -> bool:
         """Tell whether an unavailable channel should not be polled yet."""
-        if channel.status in ("active", "failing"):
+        if channel.status in ("active", "failing", "pending"):
             return False
         polled = channel.last_polled_at
         return polled is not None and datetime.now(UTC) - polled < RETRY_UNAVAILABLE
@@ -315,6 +372,14 @@ class ChannelWatcher:
             )
             if created:
                 self.stages.on_alerts(created)
+
+
+def _renamed(channel: Channel, telegram_id: int) -> ChannelUnavailable:
+    return ChannelUnavailable(
+        "not_found",
+        f"{channel.ref} now names another channel (id {telegram_id}, was "
+        f"{channel.telegram_id}); add it as a new channel entry",
+    )
 
 
 def _first_line(error: BaseException) -> str:

@@ -34,10 +34,12 @@ from monitor.config_sinks import (
     WebhookSinkSettings,
 )
 from monitor.config_types import (
+    FOREVER,
     ApiId,
     IntervalSeconds,
     NonNegative,
     Positive,
+    Retention,
     Seconds,
     Section,
     env_name,
@@ -123,6 +125,8 @@ class DatabaseSettings(Section):
 
     url: str = ""
     echo: bool = False
+    keep_unflagged: Retention = FOREVER
+    keep_flagged: Retention = FOREVER
 
     @field_validator("url")
     @classmethod
@@ -211,6 +215,10 @@ class SchedulerSettings(Section):
     quiet_after: Seconds = 3600
     quiet_check_interval: IntervalSeconds = 300
     history_requests_per_minute: Positive = 20
+    # Re-read the posts of this many recent seconds (0: never) at start and every
+    # recheck_interval, for edits and deletions made while nobody watched.
+    recheck_window: NonNegative = 172800
+    recheck_interval: Seconds = 3600
 
     @field_validator("backfill_since", mode="before")
     @classmethod

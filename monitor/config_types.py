@@ -9,7 +9,14 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    SecretStr,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -53,6 +60,35 @@ ApiId = Annotated[
 IntervalSeconds = Annotated[int, _at_least(5, " seconds")]
 NonNegative = Annotated[int, _at_least(0, "")]
 Positive = Annotated[int, _at_least(1, "")]
+
+
+_DURATION = re.compile(r"(\d+)\s*([mhdw])")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+FOREVER = "forever"
+
+
+def _retention(value: object) -> str:
+    """Accept ``30d``, ``12h``, ``2w``, ``90m`` or ``forever``; return it normalised."""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text == FOREVER:
+        return text
+    found = _DURATION.fullmatch(text)
+    if found is None or int(found.group(1)) == 0:
+        raise PydanticCustomError(
+            "retention",
+            'must be a duration like "30d", "12h", "2w" or "forever" (got {got})',
+            {"got": repr(value)},
+        )
+    return f"{int(found.group(1))}{found.group(2)}"
+
+
+def retention_seconds(value: str) -> int | None:
+    """Return how many seconds a ``Retention`` keeps posts (None: forever)."""
+    found = _DURATION.fullmatch(value)
+    return None if found is None else int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
+Retention = Annotated[str, BeforeValidator(_retention)]
 
 
 def resolve_path(value: Path, info: ValidationInfo) -> Path:

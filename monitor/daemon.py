@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from monitor.budget import PollDemand, budget_warning, effective_intervals
+from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
@@ -25,13 +25,21 @@ from monitor.models import Channel
 from monitor.observe import Observer
 from monitor.pipeline import Classifier, Stages, ingest_live
 from monitor.preflight import Prepared, load_rules, prepare
+from monitor.recheck import record_deleted
+from monitor.retention import (
+    DAEMON_MAX_BATCHES,
+    DAEMON_VACUUM_PAGES,
+    PRUNE_SECONDS,
+    keeps_everything,
+    prune,
+)
 from monitor.scheduler import Schedule
 from monitor.storage import migrate
 from monitor.storage.engine import DATABASE_ERRORS, error_line
 from monitor.storage.repository import Repository
 from monitor.telegram.governor import Governor
 from monitor.telegram.session import SessionLock, build_client, ensure_authorized
-from monitor.telegram.source import TelegramSource, to_post
+from monitor.telegram.source import LiveFeed, TelegramSource, subscribe, to_post
 
 log = get_logger("monitor.daemon")
 
@@ -126,6 +134,8 @@ class Daemon:
     watcher: ChannelWatcher | None = None
     dispatcher: Any = None
     observer: Observer | None = None
+    vacuum_hint_given: bool = False
+    feed: LiveFeed = field(default_factory=LiveFeed)
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -153,6 +163,9 @@ class Daemon:
 
         repository = DaemonRepository.open(self.config.database.url, echo=self.config.database.echo)
         client = self._client()
+        if self.config.scheduler.live and not self.once:
+            # Before connecting: Telethon replays what was missed while we were down at once.
+            subscribe(client, self.feed.posts, self.feed.deleted)
         try:
             await ensure_authorized(client, self.config.telegram)  # type: ignore[arg-type]
             for sink in prepared.sinks.values():
@@ -189,7 +202,7 @@ class Daemon:
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
             return await self._sweep_once(watcher, channels)
-        return await self._daemon(watcher, channels, stages, client)
+        return await self._daemon(watcher, channels, stages)
 
     def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
         from monitor.rules.language import detect_language
@@ -234,14 +247,14 @@ class Daemon:
     # The long-running daemon --------------------------------------------------------------
 
     async def _daemon(
-        self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages, client: Any
+        self, watcher: ChannelWatcher, channels: list[Channel], stages: Stages
     ) -> int:
         schedule = Schedule(misfire_grace=self.config.scheduler.misfire_grace)
         if self.handle_signals:
             self._install_signals()
         live = self.config.scheduler.live
         if live:
-            self._start_live(watcher, stages, client)
+            await self._start_live(watcher, stages)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         self.observer = Observer(self.config, watcher, self.dispatcher)
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
@@ -255,6 +268,8 @@ class Daemon:
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
         )
+        if not keeps_everything(self.config.database):
+            schedule.every("prune", PRUNE_SECONDS, self._prune, watcher.repository)
         log.info("daemon_started", channels=len(channels), live=live)
         try:
             await self.stop_event.wait()
@@ -321,7 +336,9 @@ class Daemon:
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
         ]
-        budget = self.config.scheduler.history_requests_per_minute
+        scheduler = self.config.scheduler
+        rechecks = recheck_rate(demands, scheduler.recheck_window, scheduler.recheck_interval)
+        budget = max(1.0, scheduler.history_requests_per_minute - rechecks)
         warning = budget_warning(demands, budget, self.config.scheduler.live)
         if warning:
             log.warning("poll_budget_exceeded", detail=warning)
@@ -330,15 +347,26 @@ class Daemon:
                 f"channel:{channel_id}", seconds, jitter=self.config.scheduler.jitter
             )
 
-    def _start_live(self, watcher: ChannelWatcher, stages: Stages, client: Any) -> None:
-        source = watcher.source
+    async def _start_live(self, watcher: ChannelWatcher, stages: Stages) -> None:
+        """Take the live feed: new posts, edits, deletions (and those held since connecting)."""
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
             if channel is not None:
                 await self._ingest_live(watcher, stages, channel, messages, edited=edited)
 
-        source.subscribe(on_posts)
+        async def on_deleted(telegram_id: int, message_ids: list[int]) -> None:
+            channel = watcher.by_telegram_id.get(telegram_id)
+            if channel is None:
+                return
+            try:
+                await record_deleted(
+                    watcher.repository, stages, channel, message_ids, found_by="live"
+                )
+            except Exception:  # the re-read window finds the deletion again
+                log.exception("live_deletion_failed", channel=channel.label)
+
+        await self.feed.attach(on_posts, on_deleted)
 
     async def _ingest_live(
         self,
@@ -369,6 +397,29 @@ class Daemon:
             log.exception("live_ingest_failed", channel=channel.label, channel_id=channel.id)
         finally:
             clear_context("channel_id")
+
+    async def _prune(self, repository: Repository) -> None:
+        """The retention chore: a bounded run of small batches; the next run goes on."""
+        try:
+            report = await prune(
+                repository,
+                self.config.database,
+                datetime.now(UTC),
+                max_batches=DAEMON_MAX_BATCHES,
+                vacuum_pages=DAEMON_VACUUM_PAGES,
+            )
+        except DATABASE_ERRORS as error:  # e.g. locked: the next run goes on
+            log.error("prune_failed", error=error_line(error), retry=f"in {PRUNE_SECONDS} s")
+            return
+        if report.unflagged or report.flagged or report.freed_pages:
+            log.info("posts_pruned", **vars(report))
+        if report.vacuum_mode == "none" and not self.vacuum_hint_given:
+            self.vacuum_hint_given = True
+            log.warning(
+                "database_not_vacuumed_incrementally",
+                hint="pruned space is reused but the file does not shrink; run "
+                "`monitor db prune --vacuum` once, with the daemon stopped",
+            )
 
     async def _heartbeat(self, watcher: ChannelWatcher) -> None:
         if self.observer is not None:

@@ -49,14 +49,15 @@ def demo_config_text(server_toml: str, channels: list[str]) -> str:
     refs = "".join(f'[[channels]]\nref = "@{name}"\n\n' for name in channels)
     # Poll as often as the account's history budget allows, and no more: asking for more
     # would only stretch the intervals and log a warning about it. Live updates bring new
-    # posts at once anyway; the poll is the safety net.
+    # posts at once anyway; the poll is the safety net. The demo's server starts afresh every
+    # time, so there is nothing to re-read (edits, deletions) and no budget to spend on it.
     budget = SchedulerSettings.model_fields["history_requests_per_minute"].default
     interval = max(5, math.ceil(60 * len(channels) / budget))
     return (
         "# Written by `monitor demo`: the local test server stands in for Telegram.\n"
         f"{server_toml}\n"
         '[database]\nurl = "sqlite:///monitor.db"\n\n'
-        f"[scheduler]\ninterval = {interval}\njitter = 1\nbackfill = 20\n\n"
+        f"[scheduler]\ninterval = {interval}\njitter = 1\nbackfill = 20\nrecheck_window = 0\n\n"
         '[metrics]\nheartbeat_file = "monitor.heartbeat"\n\n'
         f"{refs}"
         '[[alerts]]\nname = "demo"\nkind = "log"\n'

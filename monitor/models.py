@@ -51,7 +51,8 @@ class Post:
     ``channel_id`` is Telegram's bare channel id (without the -100 prefix). ``grouped_id`` is
     the album id; an album is folded into one ``Post`` whose ``message_id`` is the album's
     first message. ``forward_from`` identifies the forward origin (``"<channel_id>/<msg_id>"``)
-    when the post is a forward.
+    when the post is a forward. ``deleted_at`` is when the channel deleted it (stored posts
+    only).
     """
 
     channel_id: int
@@ -67,6 +68,7 @@ class Post:
     channel_title: str | None = None
     has_media: bool = False
     album_ids: tuple[int, ...] = ()
+    deleted_at: datetime | None = None
 
     def __post_init__(self) -> None:
         """Make the post storable as it enters the system, before any rule reads it."""

@@ -17,7 +17,9 @@ permanent error, the row is ``failed`` with its last error until ``monitor alert
 One story, one alert: a row whose post tells a story the sink already has (same forward
 origin, near-identical text within ``dedup_window``) is *merged*: if the first alert is still
 waiting it will list this source when it goes out; if it went out, the sink updates it (the
-Telegram sink edits its message; others send a follow-up marked ``update``).
+Telegram sink edits its message; others send a follow-up marked ``update``). A post the
+channel deleted after its alert went out gets a ``deletion`` row: the Telegram sink edits the
+alert to say "Deleted by the channel", the others send it as a ``deleted`` event.
 
 This module holds the delivery policy only: no SQL (``monitor.storage.outbox``), no
 rendering (``format``), no transport (the sinks).
@@ -40,6 +42,7 @@ from monitor.alerts.format import (
     burst_heading,
     quiet_heading,
     render_alert,
+    render_deletion,
     render_digest,
     render_notice,
 )
@@ -369,7 +372,9 @@ class Dispatcher:
     # Delivery ------------------------------------------------------------------------------
 
     async def _deliver_single(self, lane: Lane, item: OutboxItem) -> SendResult | None:
-        if item.alert is None:
+        if item.corrects is not None:
+            message = await self._deletion(lane, item)
+        elif item.alert is None:
             if item.notice is None:
                 await self.outbox.fail([item.id], "the alert's post is gone")
                 return None
@@ -380,6 +385,15 @@ class Dispatcher:
         if result is not None:
             self.stats.sent += 1
         return result
+
+    async def _deletion(self, lane: Lane, item: OutboxItem) -> Message:
+        """The alert ``item`` corrects, marked deleted: an edit of it where the sink can."""
+        original = (await self.outbox.get([item.corrects or 0])).get(item.corrects or 0)
+        if original is None or original.alert is None:
+            return render_notice(item.id, item.notice or "", title="post deleted")
+        # A digest's message holds other alerts too: answer it rather than rewrite it.
+        replaces = original.external_id if original.state == SENT else None
+        return render_deletion(original.alert, lane.options, deletion_id=item.id, replaces=replaces)
 
     async def _deliver_digest(
         self, lane: Lane, items: Sequence[OutboxItem], heading: str

@@ -24,13 +24,15 @@ channel told the story, else empty), ``source_count``, ``alert_id``.
 
     {
       "schema": "monitor.alert/1",
-      "event": "alert" | "update",        # "update": more sources joined a sent alert
+      "event": "alert" | "update" | "deleted",  # "update": more sources joined a sent
+                                          # alert; "deleted": the channel deleted its post
       "alert_id": 42, "sink": "ops-webhook",
       "category": "desertion", "rule_id": "desertion-ru", "score": 0.9,
       "terms": ["СОЧ"], "language": "ru" | null,
       "post": {"channel_id": 1001, "message_id": 7, "channel_username": "news" | null,
                "channel_title": "News" | null, "link": "https://t.me/news/7",
                "date": "2024-05-01T11:03:00+00:00",        # UTC, ISO 8601
+               "deleted_at": "2024-05-02T08:00:00+00:00",  # only once it was deleted
                "local_time": "2024-05-01T14:03:00+03:00",  # in delivery.timezone
                "text": "the whole post"},
       "matches": [{"rule_id": "...", "category": "...", "score": 0.9,
@@ -70,6 +72,7 @@ from monitor.alerts.markup import (
 from monitor.models import Alert, Hit, Match, Post
 
 SCHEMA = "monitor.alert/1"
+DELETED_BY_CHANNEL = "Deleted by the channel"
 
 TEMPLATE_VARIABLES = frozenset(
     {
@@ -351,16 +354,34 @@ def _alert_title(alert: Alert) -> str:
     return f"{alert.top_match.category}: {channel_name(alert.post)}"
 
 
+def _deletion_heading(post: Post, tz: tzinfo, *, html: bool, deleted: bool = False) -> str:
+    """The line that says the channel deleted the post ("" while it has not)."""
+    if post.deleted_at is None and not deleted:
+        return ""
+    when = f" ({format_time(post.deleted_at, tz)})" if post.deleted_at else ""
+    words = f"{DELETED_BY_CHANNEL}{when}"
+    return f"<b>{escape(words)}</b>\n\n" if html else f"[{words}]\n\n"
+
+
 def render_alert(
-    alert: Alert, options: RenderOptions, *, update: bool = False, replaces: str | None = None
+    alert: Alert,
+    options: RenderOptions,
+    *,
+    update: bool = False,
+    replaces: str | None = None,
+    deleted: bool = False,
 ) -> Message:
     """Render ``alert`` for every kind of sink.
+
+    A post the channel deleted is rendered with a first line saying so.
 
     Args:
         alert: the alert; its ``sources`` are listed when there is more than one.
         options: time zone, templates and limits of the sink.
         update: this renders an alert already sent, because more sources joined its story.
         replaces: the sink's reference to the message being updated, if it gave one.
+        deleted: this tells a sent alert that the channel deleted its post (event
+            ``deleted``).
     """
     alert = clean_alert(alert)
     options = replace(
@@ -368,13 +389,15 @@ def render_alert(
         html_template=_clean_optional(options.html_template),
         text_template=_clean_optional(options.text_template),
     )
-    html = _fill(
+    post = alert.post
+    html = _deletion_heading(post, options.tz, html=True, deleted=deleted) + _fill(
         options.html_template or DEFAULT_HTML_TEMPLATE, alert_variables(alert, options, html=True)
     )
-    text = _fill(
+    text = _deletion_heading(post, options.tz, html=False, deleted=deleted) + _fill(
         options.text_template or DEFAULT_TEXT_TEMPLATE, alert_variables(alert, options, html=False)
     )
     event = "update" if update or replaces is not None else "alert"
+    event = "deleted" if deleted else event
     payload = {"schema": SCHEMA, "event": event, **alert_json(alert, options), "text": text}
     return Message(
         event=event,
@@ -385,6 +408,18 @@ def render_alert(
         alert_ids=(alert.alert_id,),
         replaces=replaces,
     )
+
+
+def render_deletion(
+    alert: Alert, options: RenderOptions, *, deletion_id: int, replaces: str | None
+) -> Message:
+    """Render the news that the channel deleted an alerted post (event ``deleted``).
+
+    The alert as it went out, led by "Deleted by the channel": a sink that can (Telegram)
+    edits the message ``replaces`` names into this; the others send it as a follow-up.
+    """
+    message = render_alert(alert, options, replaces=replaces, deleted=True)
+    return replace(message, alert_ids=(deletion_id,))
 
 
 def _post_json(post: Post, tz: tzinfo, *, with_text: bool) -> dict[str, Any]:
@@ -399,6 +434,8 @@ def _post_json(post: Post, tz: tzinfo, *, with_text: bool) -> dict[str, Any]:
     }
     if with_text:
         data["text"] = post.text
+    if post.deleted_at is not None:
+        data["deleted_at"] = local_time(post.deleted_at, UTC).isoformat()
     return data
 
 

@@ -3,7 +3,8 @@
 Request: ``POST <url>`` with the body described in ``monitor.alerts.format`` and headers
 
 * ``Content-Type: application/json; charset=utf-8``
-* ``X-Monitor-Event``: ``alert``, ``update`` or ``digest``
+* ``X-Monitor-Event``: ``alert``, ``update``, ``deleted`` (the channel deleted an alerted
+  post), ``digest`` or ``notice``
 * ``X-Monitor-Delivery``: the idempotency key: the delivery ids (random UUIDs stored with
   each alert, unique across databases) of the alerts the body accounts for, comma-separated
   for a digest. The same key comes back on every retry, so a receiver drops a duplicate.

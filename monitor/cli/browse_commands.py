@@ -6,7 +6,7 @@ import asyncio
 import csv
 import json
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --
 
 T = TypeVar("T")
 FIELDS = [
-    "channel", "channel_title", "message_id", "date", "edit_date", "link", "flagged", "category",
+    "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link", "flagged",
+    "category",
     "categories", "rules", "score", "terms", "spans", "language", "views", "forwards",
     "forward_from", "text",
 ]  # fmt: skip
@@ -81,20 +82,42 @@ async def _checked(
     return await read(criteria)
 
 
-def write_rows(posts: list[StoredPost] | Any, fmt: str, out: TextIO) -> None:
+def write_rows(posts: Iterable[StoredPost], fmt: str, out: TextIO) -> None:
     """Write posts as json (one array), jsonl or csv."""
-    rows = [flat_row(post) for post in posts]
     if fmt == "json":
-        json.dump(rows, out, ensure_ascii=False, indent=2)
+        json.dump([flat_row(post) for post in posts], out, ensure_ascii=False, indent=2)
         out.write("\n")
-    elif fmt == "jsonl":
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    else:
-        writer = csv.DictWriter(out, fieldnames=FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(v) for k, v in row.items()})
+        return
+    write = row_writer(fmt, out)
+    for post in posts:
+        write(post)
+
+
+def row_writer(fmt: str, out: TextIO) -> Callable[[StoredPost], object]:
+    """Return a function that writes one post as a jsonl line or a csv row (header first)."""
+    if fmt == "jsonl":
+        return lambda post: out.write(json.dumps(flat_row(post), ensure_ascii=False) + "\n")
+    writer = csv.writer(out)
+    writer.writerow(FIELDS)
+
+    def write(post: StoredPost) -> None:
+        row = flat_row(post)
+        writer.writerow([_csv_value(row[name]) for name in FIELDS])
+
+    return write
+
+
+async def stream_rows(browser: Browser, criteria: PostFilter, fmt: str, out: TextIO) -> int:
+    """Write every post ``criteria`` names as it is read (never all of them in memory)."""
+    problem = await browser.unknown_filter(criteria)
+    if problem:
+        raise click.UsageError(problem)
+    write = row_writer(fmt, out)
+    count = 0
+    async for post in browser.stream(criteria):
+        write(post)
+        count += 1
+    return count
 
 
 def _csv_value(value: Any) -> Any:
@@ -173,20 +196,20 @@ def export(
     criteria = PostFilter(
         parse_since(since), _category(category), channel, rule, not all_posts, None
     )
-
-    async def collect(browser: Browser) -> list[StoredPost]:
-        async def stream(criteria: PostFilter) -> list[StoredPost]:
-            return [post async for post in browser.stream(criteria)]
-
-        return await _checked(browser, criteria, stream)
-
-    posts = with_browser(config, collect)
     if output is None:
-        write_rows(posts, fmt, sys.stdout)
-    else:
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            write_rows(posts, fmt, handle)
-        click.echo(f"wrote {len(posts)} posts to {output}", err=True)
+        with_browser(config, lambda browser: stream_rows(browser, criteria, fmt, sys.stdout))
+        return
+    partial = output.with_name(output.name + ".part")  # a failed export leaves no half file
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as handle:
+            count = with_browser(
+                config, lambda browser: stream_rows(browser, criteria, fmt, handle)
+            )
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(output)
+    click.echo(f"wrote {count} posts to {output}", err=True)
 
 
 @cli.command()

@@ -1,19 +1,23 @@
-"""Commands about configuration and the database: ``check-config``, ``db upgrade|current``."""
+"""Commands about configuration and the database: ``check-config``, ``db upgrade|current|prune``."""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.base import cli, config_option, handle_errors, options
 from monitor.cli.context import load_cli_config
-from monitor.config import mask_url
+from monitor.config import Config, mask_url
 from monitor.invite_links import mask_invite_links
 from monitor.logs import REDACTED
 
 SECRET_HEADER = re.compile(r"auth|token|key|secret|cookie|pass|signature", re.IGNORECASE)
+
+if TYPE_CHECKING:
+    from monitor.retention import PruneReport
 
 
 @cli.command("check-config")
@@ -41,7 +45,7 @@ def check_config(ctx: click.Context) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema: migrate and inspect."""
+    """Database schema and retention: migrate, inspect, prune."""
 
 
 @db.command("upgrade")
@@ -76,3 +80,49 @@ def db_current(ctx: click.Context) -> None:
     head = migrate.head_revision()
     state = "up to date" if current == head else f"behind; head is {head}, run `monitor db upgrade`"
     click.echo(f"{current or 'empty'} ({state})")
+
+
+@db.command("prune")
+@config_option
+@click.option(
+    "--vacuum",
+    is_flag=True,
+    help="SQLite: then rebuild the file compactly, with incremental vacuum from then on "
+    "(takes a while; stop the daemon first).",
+)
+@handle_errors
+@click.pass_context
+def db_prune(ctx: click.Context, vacuum: bool) -> None:
+    """Empty the text of posts older than [database] keep_unflagged / keep_flagged, now."""
+    import asyncio
+
+    config = load_cli_config(ctx)
+    report, mode = asyncio.run(_prune(config, vacuum))
+    settings = config.database
+    click.echo(
+        f"pruned the text of {report.unflagged} unflagged posts (keep_unflagged = "
+        f"{settings.keep_unflagged}) and {report.flagged} flagged posts (keep_flagged = "
+        f"{settings.keep_flagged}); {report.freed_pages} free pages given back"
+    )
+    if vacuum and mode is not None:
+        click.echo(f"vacuumed: the file is compact, auto_vacuum is now {mode}")
+    elif mode == "none":
+        click.echo(
+            "note: this SQLite file predates incremental vacuum, so it does not shrink; "
+            "run `monitor db prune --vacuum` once, with the daemon stopped"
+        )
+
+
+async def _prune(config: Config, vacuum: bool) -> tuple[PruneReport, str | None]:
+    from datetime import UTC, datetime
+
+    from monitor.retention import prune
+    from monitor.storage.engine import existing_database
+    from monitor.storage.repository import Repository
+
+    async with existing_database(config.database.url) as engine:
+        repository = Repository(engine)
+        report = await prune(repository, config.database, datetime.now(UTC))
+        if vacuum:
+            await repository.full_vacuum()
+        return report, await repository.vacuum_mode()

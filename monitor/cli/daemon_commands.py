@@ -78,12 +78,14 @@ def health(ctx: click.Context) -> None:
     sys.exit(0 if verdict.healthy else 1)
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @config_option
 @handle_errors
 @click.pass_context
 def channels(ctx: click.Context) -> None:
     """Show every channel: status, last post, cursor, lag, flags, missed live, errors, waits."""
+    if ctx.invoked_subcommand is not None:
+        return
     from monitor.cli.tables import channels_table
     from monitor.storage.engine import existing_database
     from monitor.storage.repository import Repository
@@ -96,3 +98,35 @@ def channels(ctx: click.Context) -> None:
 
     rows = asyncio.run(read())
     channels_table(config, rows, datetime.now(UTC))
+
+
+@channels.command("reset")
+@config_option
+@click.argument("ref")
+@handle_errors
+@click.pass_context
+def channels_reset(ctx: click.Context, ref: str) -> None:
+    """Resolve channel REF again: forget its access hash, status and error.
+
+    For a channel stuck as not_found or private after the monitoring account was replaced.
+    Its cursor and posts stay. The daemon resolves it at its next poll (or start), under the
+    resolve budget.
+    """
+    from monitor.storage.engine import existing_database
+    from monitor.storage.repository import Repository
+    from monitor.telegram.refs import names_channel, parse_ref
+
+    config = load_cli_config(ctx)
+    parse_ref(ref)  # a bad reference is a one-line error before the database is opened
+
+    async def reset() -> str:
+        async with existing_database(config.database.url) as engine:
+            repository = Repository(engine)
+            found = [c for c in await repository.channels() if names_channel(ref, c)]
+            if len(found) != 1:
+                known = "no stored channel" if not found else f"{len(found)} stored channels"
+                raise ConfigError(f"{ref}: {known} match; see `monitor channels`")
+            await repository.reset_channel(found[0].id)
+            return f"{found[0].label}: reset (was {found[0].status}); it is resolved again next"
+
+    click.echo(asyncio.run(reset()))

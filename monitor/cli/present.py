@@ -60,6 +60,7 @@ def flat_row(stored: StoredPost) -> dict[str, Any]:
         "message_id": post.message_id,
         "date": post.date.isoformat(),
         "edit_date": post.edit_date.isoformat() if post.edit_date else None,
+        "deleted_at": post.deleted_at.isoformat() if post.deleted_at else None,
         "link": post.link,
         "flagged": stored.flagged,
         "category": top.category if top else None,
@@ -86,6 +87,10 @@ def posts_table(posts: Sequence[StoredPost], console: Console) -> None:
         top = stored.matches[0] if stored.matches else None
         spans = sorted({span for match in stored.matches for span in match.spans})
         excerpt = highlighted(post.text[:400], [s for s in spans if s[1] <= 400])
+        if post.deleted_at is not None:
+            excerpt = Text(f"[deleted by the channel {post.deleted_at:%Y-%m-%d %H:%M}]\n").append(
+                excerpt
+            )
         excerpt.append(f"\n{post.link}", style="dim")
         table.add_row(
             f"{post.date:%Y-%m-%d %H:%M}",

@@ -6,6 +6,7 @@ Results are plain values; SQLAlchemy stays inside ``monitor.storage``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,7 +83,8 @@ def filtered_query(criteria: PostFilter) -> Select[Any]:
     if criteria.since is not None:
         query = query.where(posts_t.c.date >= criteria.since)
     if criteria.channel:
-        query = query.where(_channel_condition(criteria.channel))
+        named = select(channels_t.c.id).where(_channel_condition(criteria.channel))
+        query = query.where(posts_t.c.channel_id.in_(named))
     match_conditions = []
     if criteria.category:
         match_conditions.append(matches_t.c.category == criteria.category)
@@ -95,6 +97,59 @@ def filtered_query(criteria: PostFilter) -> Select[Any]:
     if criteria.limit:
         query = query.limit(criteria.limit)
     return query
+
+
+def _label() -> Any:
+    """A stored post's channel as people name it: the username, else the id (never a ref,
+    which may be an invite link, a secret)."""
+    return func.coalesce(channels_t.c.username, cast(channels_t.c.telegram_id, String))
+
+
+def _totals_query(since: datetime | None) -> Select[Any]:
+    """Posts and flags per channel: counted per channel id from the covering index first,
+    then named (200 rows joined, not a million)."""
+    window = [posts_t.c.date >= since] if since is not None else []
+    counts = (
+        select(
+            posts_t.c.channel_id,
+            func.count().label("posts"),
+            func.sum(cast(posts_t.c.flagged, Integer)).label("flagged"),
+        )
+        .where(*window)
+        .group_by(posts_t.c.channel_id)
+        .subquery()
+    )
+    label = _label()
+    return (
+        select(label, func.sum(counts.c.posts), func.sum(counts.c.flagged))
+        .join(counts, counts.c.channel_id == channels_t.c.id)
+        .group_by(label)
+        .order_by(label)
+    )
+
+
+def _per_category_query(since: datetime | None) -> Select[Any]:
+    """Flagged posts per channel and category, read from the flagged posts' own index."""
+    window = [posts_t.c.date >= since] if since is not None else []
+    channel_id = (posts_t.c.channel_id + 0).label("channel_id")  # see overview_query
+    counts = (
+        select(
+            channel_id,
+            matches_t.c.category,
+            func.count(func.distinct(posts_t.c.id)).label("flagged"),
+        )
+        .join(matches_t, matches_t.c.post_id == posts_t.c.id)
+        .where(posts_t.c.flagged.is_(True), *window)  # only flagged posts have matches
+        .group_by(channel_id, matches_t.c.category)
+        .subquery()
+    )
+    label = _label()
+    return (
+        select(label, counts.c.category, func.sum(counts.c.flagged))
+        .join(counts, counts.c.channel_id == channels_t.c.id)
+        .group_by(label, counts.c.category)
+        .order_by(label, counts.c.category)
+    )
 
 
 class Browser:
@@ -130,45 +185,46 @@ class Browser:
                     return f"--rule {criteria.rule!r}: no stored post matched it{_listed(ids)}"
         return None
 
-    async def stream(self, criteria: PostFilter, batch: int = 1000) -> AsyncIterator[StoredPost]:
-        """Yield every post ``criteria`` names, oldest first, in batches (for exports)."""
-        last_id = 0
-        while True:
-            query = filtered_query(PostFilter(**{**vars(criteria), "limit": None}))
-            query = query.where(posts_t.c.id > last_id).order_by(None).order_by(posts_t.c.id)
-            async with self.engine.connect() as conn:
-                rows = list(await conn.execute(query.limit(batch)))
-                matches = await matches_for(conn, [row.id for row in rows])
-            for row in rows:
-                yield stored_post(row, matches.get(row.id, ()))
-            if len(rows) < batch:
-                return
-            last_id = rows[-1].id
+    async def stream(self, criteria: PostFilter, batch: int = 2000) -> AsyncIterator[StoredPost]:
+        """Yield every post ``criteria`` names, oldest first, a batch at a time (for exports).
+
+        Each batch is its own short read, keyed on the row id (flagged posts: from their own
+        index), so memory stays one batch whatever the size and no read transaction stays
+        open for the whole export (SQLite's WAL could not be checkpointed meanwhile).
+        """
+        page = await self._page(criteria, 0, batch)
+        while page:
+            # The next batch is read (in the driver's thread, or by the server) while this
+            # one is written out: two batches in memory at most.
+            following = (
+                asyncio.ensure_future(self._page(criteria, page[-1].id, batch))
+                if len(page) == batch
+                else None
+            )
+            try:
+                for post in page:
+                    yield post
+            except BaseException:  # the reader stopped early: no read left behind
+                if following is not None:
+                    following.cancel()
+                raise
+            page = await following if following is not None else []
+
+    async def _page(self, criteria: PostFilter, after_id: int, batch: int) -> list[StoredPost]:
+        query = filtered_query(PostFilter(**{**vars(criteria), "limit": None}))
+        query = query.where(posts_t.c.id > after_id).order_by(None).order_by(posts_t.c.id)
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query.limit(batch)))
+            matches = await matches_for(conn, [row.id for row in rows])
+        return [stored_post(row, matches.get(row.id, ())) for row in rows]
 
     async def stats(self, since: datetime | None) -> list[StatsRow]:
         """Return posts and flags per channel, and flags per channel and category."""
-        # Stored posts belong to resolved channels: a username, else the id (never a ref,
-        # which may be an invite link, a secret).
-        label = func.coalesce(channels_t.c.username, cast(channels_t.c.telegram_id, String))
-        window = [posts_t.c.date >= since] if since is not None else []
-        totals = (
-            select(label, func.count(), func.sum(cast(posts_t.c.flagged, Integer)))
-            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
-            .where(*window)
-            .group_by(label)
-            .order_by(label)
-        )
-        per_category = (
-            select(label, matches_t.c.category, func.count(func.distinct(posts_t.c.id)))
-            .join(posts_t, posts_t.c.id == matches_t.c.post_id)
-            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
-            .where(*window)
-            .group_by(label, matches_t.c.category)
-            .order_by(label, matches_t.c.category)
-        )
         async with self.engine.connect() as conn:
-            rows = [StatsRow(r[0], None, r[1], int(r[2] or 0)) for r in await conn.execute(totals)]
-            rows += [StatsRow(r[0], r[1], r[2], r[2]) for r in await conn.execute(per_category)]
+            totals = await conn.execute(_totals_query(since))
+            rows = [StatsRow(r[0], None, int(r[1]), int(r[2] or 0)) for r in totals]
+            per_category = await conn.execute(_per_category_query(since))
+            rows += [StatsRow(r[0], r[1], int(r[2]), int(r[2])) for r in per_category]
         return rows
 
     async def recent_post_dates(self, channel_id: int, limit: int = 50) -> list[datetime]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Select, func, select, update
 
 from monitor.models import Channel, storable_text
 from monitor.storage.post_errors import post_errors_t
@@ -46,6 +46,30 @@ def _channel(row: Row[Any]) -> Channel:
         last_error=row.last_error,
         flood_wait_until=row.flood_wait_until,
         walked=row.walked_at is not None,
+    )
+
+
+def overview_query() -> Select[Any]:
+    """Every channel with its flagged posts counted from the flagged posts' own index."""
+    # Grouped on ``channel_id + 0``: SQLite without statistics would otherwise walk the
+    # million-entry (channel_id, ...) index for its order rather than the flagged ones only.
+    channel_id = (posts_t.c.channel_id + 0).label("channel_id")
+    flagged = (
+        select(channel_id, func.count().label("flagged"))
+        .where(posts_t.c.flagged.is_(True))
+        .group_by(channel_id)
+        .subquery()
+    )
+    failed = (
+        select(post_errors_t.c.channel_id, func.count().label("post_errors"))
+        .group_by(post_errors_t.c.channel_id)
+        .subquery()
+    )
+    return (
+        select(channels_t, flagged.c.flagged, failed.c.post_errors)
+        .outerjoin(flagged, flagged.c.channel_id == channels_t.c.id)
+        .outerjoin(failed, failed.c.channel_id == channels_t.c.id)
+        .order_by(channels_t.c.id)
     )
 
 
@@ -107,6 +131,23 @@ class ChannelState(StoreBase):
         }
         await self._update_channel(channel_id, values)
         return await self.channel(channel_id)
+
+    async def reset_channel(self, channel_id: int) -> None:
+        """Forget a channel's access hash, status and error: it is resolved again.
+
+        Its Telegram id, cursor and posts stay, so nothing is read twice; the id is kept to
+        check that the reference still names the same channel.
+        """
+        values = {
+            "access_hash": None,
+            "status": "pending",
+            "joined": False,
+            "last_error": None,
+            "error_alerted": False,
+            "flood_wait_until": None,
+            "resolved_at": None,
+        }
+        await self._update_channel(channel_id, values)
 
     async def set_joined(self, channel_id: int, joined: bool = True) -> None:
         """Record that the account joined (or left) the channel."""
@@ -221,26 +262,8 @@ class ChannelState(StoreBase):
 
     async def channel_overview(self) -> list[ChannelOverview]:
         """Return every channel with its flagged-post count, for ``monitor channels``."""
-
-        flagged = (
-            select(posts_t.c.channel_id, func.count().label("flagged"))
-            .where(posts_t.c.flagged.is_(True))
-            .group_by(posts_t.c.channel_id)
-            .subquery()
-        )
-        failed = (
-            select(post_errors_t.c.channel_id, func.count().label("post_errors"))
-            .group_by(post_errors_t.c.channel_id)
-            .subquery()
-        )
-        query = (
-            select(channels_t, flagged.c.flagged, failed.c.post_errors)
-            .outerjoin(flagged, flagged.c.channel_id == channels_t.c.id)
-            .outerjoin(failed, failed.c.channel_id == channels_t.c.id)
-            .order_by(channels_t.c.id)
-        )
         async with self.engine.connect() as conn:
-            rows = await conn.execute(query)
+            rows = await conn.execute(overview_query())
             return [
                 ChannelOverview(
                     _channel(row),

@@ -57,6 +57,9 @@ def async_url(url: str) -> URL:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Takes effect only in a new, empty file (before its first table); an older file keeps
+    # its mode until `monitor db prune --vacuum` rebuilds it.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -133,6 +136,8 @@ def describe_failure(url: str, error: BaseException) -> str:
     detail = str(error.orig if isinstance(error, DBAPIError) else error).splitlines()[0]
     if "no such table" in detail or ("does not exist" in detail and "relation" in detail):
         return f"{where} has no monitor schema ({detail}); run `monitor db upgrade`"
+    if "no such column" in detail or ("does not exist" in detail and "column" in detail):
+        return f"{where} is at an older schema ({detail}); run `monitor db upgrade`"
     return f"{where}: {detail}; check database.url and that the server accepts connections"
 
 

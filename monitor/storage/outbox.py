@@ -52,8 +52,9 @@ IN_FLIGHT = "in flight (claimed by a dispatcher)"
 class OutboxItem:
     """One outbox row with what it alerts about.
 
-    ``alert`` is None for an operational notice, whose text is ``notice``. For a story's
-    first alert, ``alert.sources`` holds the posts of the rows merged into it.
+    ``alert`` is None for an operational notice, whose text is ``notice``, and for a
+    ``deletion`` row, which ``corrects`` an alert whose post the channel deleted. For a
+    story's first alert, ``alert.sources`` holds the posts of the rows merged into it.
     """
 
     id: int
@@ -70,6 +71,7 @@ class OutboxItem:
     notice: str | None = None
     sent_at: datetime | None = None
     delivery_id: str = ""
+    corrects: int | None = None  # a ``deletion`` row: the alert whose post was deleted
 
 
 async def _posts(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, tuple[Post, Any]]:
@@ -111,7 +113,8 @@ def _item(
         post, language = posts[row.post_id]
         merged = tuple(posts[p][0] for p in sources.get(row.id, []) if p in posts)
         alert = Alert(row.id, row.sink, post, tuple(matches[row.post_id]), merged, language)
-    notice = (row.payload or {}).get("text") if row.kind != "post" else None
+    payload = row.payload or {}
+    notice = payload.get("text") if row.kind != "post" else None
     return OutboxItem(
         id=row.id,
         sink=row.sink,
@@ -127,6 +130,7 @@ def _item(
         notice=notice,
         sent_at=row.sent_at,
         delivery_id=row.delivery_id or f"alert-{row.id}",
+        corrects=payload.get("alert_id") if row.kind == "deletion" else None,
     )
 
 

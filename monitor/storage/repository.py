@@ -9,16 +9,25 @@ get and give plain values from ``monitor.models``; SQLAlchemy does not leak out 
 from __future__ import annotations
 
 from monitor.storage.channel_state import ChannelOverview, ChannelState
+from monitor.storage.deletions import DeletionResult, Deletions
 from monitor.storage.engine import create_engine
 from monitor.storage.post_batches import BatchResult
 from monitor.storage.post_errors import PostErrors
 from monitor.storage.rescans import RescanResult, Rescans
+from monitor.storage.retention import Retention
 from monitor.storage.rows import StoredPost
 
-__all__ = ["BatchResult", "ChannelOverview", "Repository", "RescanResult", "StoredPost"]
+__all__ = [
+    "BatchResult",
+    "ChannelOverview",
+    "DeletionResult",
+    "Repository",
+    "RescanResult",
+    "StoredPost",
+]
 
 
-class Repository(ChannelState, Rescans, PostErrors):
+class Repository(ChannelState, Rescans, PostErrors, Deletions, Retention):
     """The service's database, reached through one async engine."""
 
     @classmethod

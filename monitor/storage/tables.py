@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,14 +107,32 @@ class ChannelRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# Partial index conditions, written as the queries render them (``flagged IS 1``, a literal
+# ``''``): SQLite uses a partial index only when the query repeats its condition.
+FLAGGED_ONLY: dict[str, Any] = {
+    "sqlite_where": text("flagged IS 1"),
+    "postgresql_where": text("flagged IS true"),
+}
+UNPRUNED_ONLY: dict[str, Any] = {
+    "sqlite_where": text("flagged IS 0 AND text != ''"),
+    "postgresql_where": text("flagged IS false AND text <> ''"),
+}
+
+
 class PostRow(Base):
     """A stored channel post (all posts with ``store = "all"``, else flagged ones only)."""
 
     __tablename__ = "posts"
     __table_args__ = (
         UniqueConstraint("channel_id", "message_id", name="uq_posts_channel_message"),
-        Index("ix_posts_flagged_date", "flagged", "date"),
-        Index("ix_posts_channel_date", "channel_id", "date"),
+        # Covers stats and posts per hour: counted from the index, never from the rows.
+        Index("ix_posts_channel_date_flagged", "channel_id", "date", "flagged"),
+        # Flagged posts only (a few percent): newest first for `flagged`, by id for `export`
+        # and per channel for `channels`, without reading the table.
+        Index("ix_posts_flagged_recent", "date", "id", "channel_id", "flagged", **FLAGGED_ONLY),
+        Index("ix_posts_flagged_id", "id", "channel_id", "flagged", **FLAGGED_ONLY),
+        # Unflagged posts that still have their text: what retention prunes next, oldest first.
+        Index("ix_posts_unpruned_date", "date", **UNPRUNED_ONLY),
         Index("ix_posts_forward_from", "forward_from"),
     )
 
@@ -132,6 +151,8 @@ class PostRow(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the channel deleted the post (seen live or by the sweep's re-read); the post stays.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MatchRow(Base):
@@ -143,6 +164,7 @@ class MatchRow(Base):
         # edit at once, and a rescan may meet a post the daemon flagged meanwhile.
         Index("ix_matches_post_id_rule_id", "post_id", "rule_id", unique=True),
         Index("ix_matches_category", "category"),
+        Index("ix_matches_post_id_category", "post_id", "category"),  # stats, from the index
         Index("ix_matches_rule_id", "rule_id"),
     )
 

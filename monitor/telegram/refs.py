@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.errors import ConfigError
+from monitor.models import Channel
 
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _LINK = re.compile(
@@ -80,3 +81,22 @@ def _problem(text: str) -> str:
         f"{text!r} is not a channel reference; use @name, t.me/name, a numeric id "
         "or an invite link t.me/+hash"
     )
+
+
+def names_channel(text: str, channel: Channel) -> bool:
+    """Tell whether the reference ``text`` names ``channel`` (by its ref, username or id).
+
+    Raises:
+        ConfigError: ``text`` is no channel reference.
+    """
+    wanted = parse_ref(text)
+    if channel.ref == text.strip():
+        return True
+    if wanted.kind == "username" and (channel.username or "").lower() == wanted.value:
+        return True
+    if wanted.kind == "id" and channel.telegram_id == wanted.channel_id:
+        return True
+    try:
+        return parse_ref(channel.ref) == wanted
+    except ConfigError:
+        return False

@@ -120,6 +120,9 @@ def build_client(
         api_hash,
         flood_sleep_threshold=0,  # the governor handles every flood wait itself
         receive_updates=receive_updates,
+        # Load the update state saved at the last stop and ask for what was missed as soon as
+        # it connects: edits and deletions made while we were down (subscribe before that).
+        catch_up=receive_updates,
         request_retries=2,
         connection_retries=3,
         retry_delay=1,

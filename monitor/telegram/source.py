@@ -41,11 +41,17 @@ class FloodWait(TelegramError):
 
 
 class ChannelUnavailable(TelegramError):
-    """The channel cannot be read: ``status`` is private, not_found, banned or invite_invalid."""
+    """The channel cannot be read: ``status`` is private, not_found, banned or invite_invalid.
 
-    def __init__(self, status: str, reason: str) -> None:
+    ``stale_hash`` tells that Telegram rejected the stored id and access hash
+    (``CHANNEL_INVALID``, ``PEER_ID_INVALID``): access hashes belong to one account, so a
+    replaced monitoring account holds stale ones, and resolving the reference again helps.
+    """
+
+    def __init__(self, status: str, reason: str, *, stale_hash: bool = False) -> None:
         super().__init__(reason)
         self.status = status
+        self.stale_hash = stale_hash
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ _UNAVAILABLE: dict[type[Exception], tuple[str, str]] = {
     errors.InviteHashInvalidError: ("invite_invalid", "the invite link is invalid"),
     errors.ChannelsTooMuchError: ("join_limit", "the account is in too many channels (500)"),
 }
+_STALE_HASH = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
 _SESSION_ERRORS = (
     errors.AuthKeyUnregisteredError,
     errors.AuthKeyDuplicatedError,
@@ -119,6 +126,16 @@ def _forward_origin(message: Any) -> str | None:
     return f"{header.from_name or 'hidden'}/{int(header.date.timestamp())}"
 
 
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of history: its posts (oldest first), every message id it held, and whether
+    it was full (so older messages may follow)."""
+
+    posts: list[Post]
+    ids: frozenset[int]
+    full: bool
+
+
 class TelegramSource:
     """The monitoring account's reads: resolve, join, history, live updates."""
 
@@ -163,7 +180,8 @@ class TelegramSource:
                 ) from None
             except tuple(_UNAVAILABLE) as error:
                 status, reason = _UNAVAILABLE[type(error)]
-                raise ChannelUnavailable(status, reason) from None
+                stale = isinstance(error, _STALE_HASH)
+                raise ChannelUnavailable(status, reason, stale_hash=stale) from None
             except (errors.RPCError, ConnectionError, OSError, TimeoutError) as error:
                 raise TelegramError(f"{type(error).__name__}: {error}") from None
 
@@ -244,6 +262,28 @@ class TelegramSource:
         posts = [to_post(m, channel) for m in sorted(result.messages, key=lambda m: -m.id)]
         return [post for post in posts if post is not None]
 
+    async def read_page(self, channel: Channel, before_id: int, limit: int = PAGE) -> HistoryPage:
+        """Return the page of messages older than ``before_id``, with what it covered.
+
+        Unlike ``fetch_before`` it keeps the id of every message Telegram returned (service
+        messages too), so a stored post missing from the range is known to be deleted.
+        """
+        request = functions.messages.GetHistoryRequest(
+            peer=input_peer(channel),
+            offset_id=before_id,
+            offset_date=None,
+            add_offset=0,
+            limit=limit,
+            max_id=0,
+            min_id=0,
+            hash=0,
+        )
+        result = await self.call("history", request)
+        messages = sorted(result.messages, key=lambda m: m.id)
+        posts = [post for m in messages if (post := to_post(m, channel)) is not None]
+        ids = frozenset(m.id for m in messages)
+        return HistoryPage(posts, ids, full=len(messages) >= limit)
+
     async def fetch_ids(self, channel: Channel, ids: list[int]) -> list[Post]:
         """Re-read posts by id (to see edits), oldest first."""
         input_channel = types.InputChannel(channel.telegram_id, channel.access_hash)
@@ -254,25 +294,80 @@ class TelegramSource:
         posts = [to_post(m, channel) for m in sorted(result.messages, key=lambda m: m.id)]
         return [post for post in posts if post is not None]
 
-    def subscribe(
-        self,
-        on_posts: Callable[[int, list[Any], bool], Awaitable[None]],
-    ) -> None:
-        """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``."""
+    def subscribe(self, on_posts: OnPosts, on_deleted: OnDeleted | None = None) -> None:
+        """Deliver live posts, edits and deletions to these callbacks (see ``subscribe``)."""
+        subscribe(self.client, on_posts, on_deleted)
 
-        async def new_message(event: Any) -> None:
-            if event.message.grouped_id is None:
-                await on_posts(bare_channel_id(event.chat_id), [event.message], False)
 
-        async def album(event: Any) -> None:
-            await on_posts(bare_channel_id(event.chat_id), list(event.messages), False)
+OnPosts = Callable[[int, list[Any], bool], Awaitable[None]]
+OnDeleted = Callable[[int, list[int]], Awaitable[None]]
 
-        async def edited(event: Any) -> None:
-            await on_posts(bare_channel_id(event.chat_id), [event.message], True)
 
-        self.client.add_event_handler(new_message, events.NewMessage(func=_from_channel))
-        self.client.add_event_handler(album, events.Album(func=_from_channel))
-        self.client.add_event_handler(edited, events.MessageEdited(func=_from_channel))
+def subscribe(client: Any, on_posts: OnPosts, on_deleted: OnDeleted | None = None) -> None:
+    """Deliver live channel posts and edits: ``on_posts(channel_id, messages, edited)``.
+
+    Deletions go to ``on_deleted(channel_id, message_ids)``. Subscribe before the client
+    connects: it replays the updates missed since the last stop as soon as it is connected.
+    """
+
+    async def new_message(event: Any) -> None:
+        if event.message.grouped_id is None:
+            await on_posts(bare_channel_id(event.chat_id), [event.message], False)
+
+    async def album(event: Any) -> None:
+        await on_posts(bare_channel_id(event.chat_id), list(event.messages), False)
+
+    async def edited(event: Any) -> None:
+        await on_posts(bare_channel_id(event.chat_id), [event.message], True)
+
+    client.add_event_handler(new_message, events.NewMessage(func=_from_channel))
+    client.add_event_handler(album, events.Album(func=_from_channel))
+    client.add_event_handler(edited, events.MessageEdited(func=_from_channel))
+    if on_deleted is not None:
+
+        async def deleted(event: Any) -> None:
+            # Telegram says which channel only for channel deletions (private chats: None).
+            if event.chat_id is not None:
+                await on_deleted(bare_channel_id(event.chat_id), list(event.deleted_ids))
+
+        client.add_event_handler(deleted, events.MessageDeleted())
+
+
+class LiveFeed:
+    """Live updates held from the moment the client connects until the daemon takes them.
+
+    Telethon replays the updates missed while the daemon was down right after it connects,
+    before the channels are loaded; the feed keeps them, in order, for ``attach``.
+    """
+
+    def __init__(self) -> None:
+        self._held: list[tuple[int, list[Any], bool | None]] = []
+        self._on_posts: OnPosts | None = None
+        self._on_deleted: OnDeleted | None = None
+
+    async def posts(self, channel_id: int, messages: list[Any], edited: bool) -> None:
+        """Pass on (or hold) posts and edits."""
+        if self._on_posts is None:
+            self._held.append((channel_id, messages, edited))
+            return
+        await self._on_posts(channel_id, messages, edited)
+
+    async def deleted(self, channel_id: int, message_ids: list[int]) -> None:
+        """Pass on (or hold) deletions."""
+        if self._on_deleted is None:
+            self._held.append((channel_id, list(message_ids), None))
+            return
+        await self._on_deleted(channel_id, message_ids)
+
+    async def attach(self, on_posts: OnPosts, on_deleted: OnDeleted) -> None:
+        """Deliver what was held, then everything new, to these callbacks."""
+        self._on_posts, self._on_deleted = on_posts, on_deleted
+        held, self._held = self._held, []
+        for channel_id, items, edited in held:
+            if edited is None:
+                await on_deleted(channel_id, items)
+            else:
+                await on_posts(channel_id, items, edited)
 
 
 def _from_channel(event: Any) -> bool:

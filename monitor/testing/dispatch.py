@@ -106,7 +106,8 @@ class RequestContext:
     def channel(self, peer: Any, *, readable: bool = True) -> ChannelRecord:
         """The channel an ``InputChannel``/``InputPeerChannel`` names, checking access."""
         channel = self.state.channels.get(getattr(peer, "channel_id", 0))
-        if channel is None or channel.access_hash != peer.access_hash:
+        viewer = self.conn.user_id
+        if channel is None or channel.access_hash_for(viewer) != peer.access_hash:
             raise RpcFault(400, "CHANNEL_INVALID")
         if readable and channel.private and self.me.id not in channel.members:
             raise RpcFault(406, "CHANNEL_PRIVATE")

@@ -44,7 +44,7 @@ def get_channels(ctx: RequestContext, request: Any) -> Any:
             chats.append(
                 types.ChannelForbidden(
                     id=channel.id,
-                    access_hash=channel.access_hash,
+                    access_hash=channel.access_hash_for(ctx.me.id),
                     title=channel.title,
                     broadcast=not channel.megagroup,
                     megagroup=channel.megagroup,

@@ -56,7 +56,7 @@ def channel_tl(channel: ChannelRecord, viewer_id: int | None) -> Any:
         left=viewer_id not in channel.members,
         broadcast=not channel.megagroup,
         megagroup=channel.megagroup,
-        access_hash=channel.access_hash,
+        access_hash=channel.access_hash_for(viewer_id),
         username=channel.username,
         participants_count=len(channel.members),
     )

@@ -9,6 +9,7 @@ the receiving user's account pts.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import os
 import secrets
@@ -112,6 +113,22 @@ class ChannelRecord:
     pts: int = 1
     events: list[ChannelEvent] = field(default_factory=list, repr=False)
     withhold_updates: bool = False
+    # Bumped to make access hashes stale: for every account, or for one (by user id).
+    hash_epoch: int = 0
+    viewer_epochs: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def access_hash_for(self, viewer_id: int | None) -> int:
+        """The access hash ``viewer_id`` is given: Telegram's differ per account.
+
+        A hash handed out before ``invalidate_access_hashes`` no longer matches, as when the
+        monitoring account is replaced and the stored hash belongs to the old one.
+        """
+        if viewer_id is None:
+            return self.access_hash
+        epoch = (self.hash_epoch, self.viewer_epochs.get(viewer_id, 0))
+        seed = struct.pack("<qqqq", self.access_hash, viewer_id, *epoch)
+        value: int = struct.unpack("<q", hashlib.blake2b(seed, digest_size=8).digest())[0]
+        return value
 
     @property
     def private(self) -> bool:

@@ -187,6 +187,19 @@ class WorldApi:
         if event is not None:
             self.publish(channel, event)
 
+    def invalidate_access_hashes(
+        self, channel: ChannelRecord, user: UserRecord | None = None
+    ) -> None:
+        """Make the access hashes handed out for ``channel`` stale (for ``user``, or everyone).
+
+        Requests with an old hash then answer ``CHANNEL_INVALID`` and resolving the channel
+        again gives the new one, as on Telegram when the monitoring account is replaced.
+        """
+        if user is None:
+            channel.hash_epoch += 1
+        else:
+            channel.viewer_epochs[user.id] = channel.viewer_epochs.get(user.id, 0) + 1
+
     def sent_messages(self, peer: Peer) -> list[SentMessage]:
         """What clients sent to a chat (a channel or group), or to a user, oldest first."""
         if isinstance(peer, ChannelRecord):

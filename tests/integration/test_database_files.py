@@ -20,6 +20,7 @@ READ_ONLY = [
     pytest.param(["alerts"], id="alerts"),
     pytest.param(["export", "--format", "jsonl"], id="export"),
     pytest.param(["alerts", "drop", "1"], id="alerts-drop"),
+    pytest.param(["channels", "reset", "@example_news"], id="channels-reset"),
 ]
 
 
@@ -62,6 +63,21 @@ def test_database_without_schema_says_upgrade(tmp_path: Path) -> None:
     assert result.code == 2
     assert result.stderr.strip().endswith("; run `monitor db upgrade`")
     assert "no such table" in result.stderr
+
+
+def test_database_at_an_older_schema_says_upgrade(tmp_path: Path, database_url: str) -> None:
+    """A database a revision behind the code (no posts.deleted_at yet): run `db upgrade`."""
+    from monitor.storage import migrate
+
+    migrate.upgrade(database_url, "0003_delivery_ids_missed_by_live")
+    path = tmp_path / "monitor.toml"
+    path.write_text(f'[database]\nurl = "{database_url}"\n')
+    result = invoke(["flagged", "--config", str(path)])
+    assert result.code == 2
+    [line] = result.stderr.splitlines()
+    assert "is at an older schema" in line
+    assert "deleted_at" in line
+    assert line.endswith("; run `monitor db upgrade`")
 
 
 def file_modes(folder: Path) -> dict[str, int]:

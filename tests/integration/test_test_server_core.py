@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from telethon import TelegramClient, connection, errors
+from telethon import TelegramClient, connection, errors, functions
 from telethon.tl import types
 
 from monitor.testing.client import make_test_client, sign_in_test_bot
@@ -231,3 +231,29 @@ async def test_transports(tg_server: TelegramTestServer, transport: type) -> Non
         assert me.first_name == "Monitor"
     finally:
         await raw.disconnect()
+
+
+async def test_access_hashes_are_per_account_and_can_go_stale(
+    tg_server: TelegramTestServer, make_client: ClientFactory
+) -> None:
+    """Each account gets its own hash; an invalidated or foreign one answers CHANNEL_INVALID."""
+    channel = tg_server.add_channel(username="hashed_news", title="Hashed")
+    await tg_server.post(channel, "first")
+    tg_server.add_user(phone=OTHER_PHONE, first_name="Other")
+    mine, other = await make_client(), await make_client(phone=OTHER_PHONE)
+    mine_hash = (await mine.get_entity("hashed_news")).access_hash
+    other_hash = (await other.get_entity("hashed_news")).access_hash
+    assert mine_hash != other_hash
+    foreign = types.InputPeerChannel(channel.id, other_hash)
+    with pytest.raises(errors.ChannelInvalidError):
+        await mine.get_messages(foreign, limit=1)
+    tg_server.invalidate_access_hashes(channel)
+    stale = types.InputPeerChannel(channel.id, mine_hash)
+    with pytest.raises(errors.ChannelInvalidError):
+        await mine.get_messages(stale, limit=1)
+    fresh = await mine(functions.contacts.ResolveUsernameRequest("hashed_news"))
+    assert fresh.chats[0].access_hash not in (mine_hash, other_hash)
+    [message] = await mine.get_messages(
+        types.InputPeerChannel(channel.id, fresh.chats[0].access_hash), limit=1
+    )
+    assert message.message == "first"

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from monitor.alerts.format import (
     format_time,
     quiet_heading,
     render_alert,
+    render_deletion,
     render_digest,
     render_notice,
 )
@@ -410,6 +412,32 @@ def test_pure_modules_import_nothing_from_the_edges() -> None:
         [sys.executable, "-c", loader + code], capture_output=True, text=True, check=True, cwd=root
     )
     assert result.stdout.strip() == ""
+
+
+def test_deletion_renders_the_alert_led_by_a_deleted_line() -> None:
+    """A deletion is the alert as sent, led by "Deleted by the channel", event ``deleted``."""
+    post = replace(make_post(), deleted_at=datetime(2024, 5, 2, 8, 0, tzinfo=UTC))
+    alert = make_alert(post, alert_id=42)
+    options = RenderOptions(tz=ZoneInfo("Europe/Moscow"))
+    message = render_deletion(alert, options, deletion_id=99, replaces="@chat:5")
+    assert message.html[0].startswith("<b>Deleted by the channel (2024-05-02 11:00 MSK)</b>\n\n")
+    assert message.text.startswith("[Deleted by the channel (2024-05-02 11:00 MSK)]\n\n[desertion]")
+    assert (message.event, message.alert_ids, message.replaces) == ("deleted", (99,), "@chat:5")
+    assert message.payload["event"] == "deleted"
+    assert message.payload["alert_id"] == 42  # what the receiver knows the alert by
+    assert message.payload["post"]["deleted_at"] == "2024-05-02T08:00:00+00:00"
+    assert not validate_html(message.html[0])
+
+
+def test_alert_of_a_deleted_post_says_so_and_others_do_not() -> None:
+    """An alert rendered after its post was deleted carries the line; a live post's does not."""
+    post = make_post()
+    assert "Deleted" not in render_alert(make_alert(post), RenderOptions()).text
+    assert "deleted_at" not in render_alert(make_alert(post), RenderOptions()).payload["post"]
+    gone = replace(post, deleted_at=datetime(2024, 5, 2, 8, 0, tzinfo=UTC))
+    message = render_alert(make_alert(gone), RenderOptions())
+    assert message.event == "alert"
+    assert message.text.startswith("[Deleted by the channel (2024-05-02 08:00 UTC)]")
 
 
 # Posts are hostile input: any str at all, lone surrogates and NULs included.

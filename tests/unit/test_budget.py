@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.budget import PollDemand, budget_warning, effective_intervals, requested_rate
+from monitor.budget import (
+    PollDemand,
+    budget_warning,
+    effective_intervals,
+    recheck_rate,
+    requested_rate,
+)
 
 
 def test_intervals_kept_when_they_fit() -> None:
@@ -46,6 +52,24 @@ def test_warning_says_what_live_mode_changes(live: bool, hint: str) -> None:
     assert "need 100 history requests per minute" in warning
     assert "budget is 20" in warning
     assert hint in warning
+
+
+@pytest.mark.parametrize(
+    ("posts_per_hour", "window", "interval", "expected"),
+    [
+        pytest.param([1.0], 172800, 3600, 1 / 60, id="quiet-channel-one-page-an-hour"),
+        pytest.param([10.0], 172800, 3600, 5 / 60, id="480-posts-five-pages"),
+        pytest.param([500.0], 172800, 3600, 20 / 60, id="capped-at-twenty-pages"),
+        pytest.param([1.0, 10.0], 172800, 600, 6 / 10, id="two-channels-every-ten-minutes"),
+        pytest.param([10.0], 0, 3600, 0.0, id="window-off"),
+    ],
+)
+def test_recheck_rate(
+    posts_per_hour: list[float], window: int, interval: int, expected: float
+) -> None:
+    """The re-read costs one request per 100 posts of the window, per channel and interval."""
+    demands = [PollDemand(i, 60, rate) for i, rate in enumerate(posts_per_hour)]
+    assert recheck_rate(demands, window, interval) == pytest.approx(expected)
 
 
 def test_demo_config_fits_the_budget() -> None:

@@ -10,7 +10,7 @@ from monitor.invite_links import invite_hashes, mask_invite_links
 from monitor.logs import SecretRedactor
 from monitor.models import Channel
 from monitor.observe import metric_label
-from monitor.telegram.refs import ChannelRef, parse_ref
+from monitor.telegram.refs import ChannelRef, names_channel, parse_ref
 
 
 @pytest.mark.parametrize(
@@ -41,6 +41,26 @@ def test_bad_ref_names_the_forms(text: str) -> None:
     """Something that is no reference says which forms are accepted."""
     with pytest.raises(ConfigError, match=r"use @name, t\.me/name, a numeric id"):
         parse_ref(text)
+
+
+STORED = Channel(id=1, ref="t.me/Baza", telegram_id=1234567890, username="baza_news")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("t.me/Baza", True, id="same-text"),
+        pytest.param("@baza", True, id="ref-in-another-form"),
+        pytest.param("@BAZA_NEWS", True, id="resolved-username"),
+        pytest.param("-1001234567890", True, id="bot-api-id"),
+        pytest.param("1234567890", True, id="bare-id"),
+        pytest.param("@other_channel", False, id="another-name"),
+        pytest.param("t.me/+abcdefgh", False, id="an-invite"),
+    ],
+)
+def test_names_channel(text: str, expected: bool) -> None:
+    """`channels reset REF` finds a stored channel by any form of its reference or identity."""
+    assert names_channel(text, STORED) is expected
 
 
 HASH = "AbCdEfGhIjKlMnOp"

@@ -7,6 +7,7 @@ hits the matcher already found.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -148,3 +149,26 @@ class NotNear:
     def evaluate(self, evidence: Evidence) -> Found | None:
         """Return no hits when the pair is absent, ``None`` when it is there."""
         return None if self.near.evaluate(evidence) else []
+
+
+def required_terms(
+    conditions: Iterable[Condition],
+) -> tuple[tuple[frozenset[int], ...], tuple[frozenset[int], ...]]:
+    """Return the term sets of which one must hit (each) and those none of which may hit.
+
+    A quick test that never decides otherwise than the conditions: a group with no hit fails
+    ``AnyOf``, ``AllOf`` and ``Near``; a hit in a ``NoneOf`` group fails it. ``NotNear``
+    depends on positions and is left to its own test.
+    """
+    required: list[frozenset[int]] = []
+    excluded: list[frozenset[int]] = []
+    for condition in conditions:
+        if isinstance(condition, AnyOf):
+            required.append(condition.members)
+        elif isinstance(condition, AllOf):
+            required.extend(group.members for group in condition.groups)
+        elif isinstance(condition, Near):
+            required.extend((condition.first.members, condition.second.members))
+        elif isinstance(condition, NoneOf):
+            excluded.append(condition.group.members)
+    return tuple(required), tuple(excluded)

@@ -35,6 +35,8 @@ MAX_PAIR_GROUPS = 16
 
 Spans = tuple[tuple[int, int], ...]
 Source = Spans | int | Match
+# A term's feature name and its groups with their feature names (cached per term id).
+TermNames = tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +116,7 @@ def post_features(
     evidence: Evidence,
     matches: Iterable[Match],
     groups_of: Mapping[str, tuple[str, ...]],
-    names: dict[int, tuple[str, tuple[str, ...]]] | None = None,
+    names: dict[int, TermNames] | None = None,
     pairs: Mapping[tuple[str, str], str] | None = None,
 ) -> PostFeatures:
     """Collect the evidence and lexical features of one scanned post.
@@ -134,13 +136,14 @@ def post_features(
         known = cache.get(term_id)
         if known is None:
             text = evidence.terms[term_id].text
-            known = cache[term_id] = ("term:" + text, groups_of.get(text, ()))
+            in_groups = tuple((group, "group:" + group) for group in groups_of.get(text, ()))
+            known = cache[term_id] = ("term:" + text, in_groups)
         key, term_groups_ = known
         if key not in named:
             named[key] = term_id
-            for group in term_groups_:
+            for group, group_key in term_groups_:
                 groups[group] = None
-                named.setdefault("group:" + group, term_id)
+                named.setdefault(group_key, term_id)
     found = combinations(sorted(groups)[:MAX_PAIR_GROUPS], 2)
     if pairs is None:
         named.update((f"pair:{first}&{second}", ()) for first, second in found)

@@ -8,13 +8,22 @@ only reads the evidence the shared matcher found; it never sees I/O.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from monitor.models import Hit, Match
-from monitor.rules.combinators import AllOf, AnyOf, Condition, Found, Near, NoneOf, NotNear
+from monitor.rules.combinators import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Found,
+    Near,
+    NoneOf,
+    NotNear,
+    required_terms,
+)
 from monitor.rules.matcher import Evidence
 from monitor.rules.schema import NearSpec, RuleFields, TermList
 from monitor.rules.terms import TermTable
@@ -44,11 +53,27 @@ class KeywordRule:
     channels: frozenset[str]
     tags: frozenset[str]
     conditions: tuple[Condition, ...]
+    # Term sets of which one must hit (each) and none may: a set test per condition rejects
+    # most woken rules before any hit list is built (same result as the conditions' own).
+    _required: tuple[frozenset[int], ...] = field(init=False, repr=False, compare=False)
+    _excluded: tuple[frozenset[int], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        required, excluded = required_terms(self.conditions)
+        object.__setattr__(self, "_required", required)
+        object.__setattr__(self, "_excluded", excluded)
 
     @property
     def triggers(self) -> tuple[int, ...]:
-        """Term ids that can make this rule fire; the rule set checks it only when one hits."""
-        return tuple(term for condition in self.conditions for term in condition.triggers)
+        """Term ids that can make this rule fire; the rule set checks it only when one hits.
+
+        Every required set must hit for the rule to fire, so any one of them can wake it: the
+        smallest is taken (fewest terms, so usually the rarest), and fewer rules are asked.
+        """
+        if not self._required:  # every kind has a positive condition; kept for safety
+            return tuple(term for condition in self.conditions for term in condition.triggers)
+        sizes = [len(terms) for terms in self._required]
+        return tuple(sorted(self._required[sizes.index(min(sizes))]))
 
     def applies_to(self, channel: str | None, tags: Collection[str]) -> bool:
         """Tell whether the rule's scope covers a channel (listed, or sharing a tag)."""
@@ -60,6 +85,13 @@ class KeywordRule:
 
     def match(self, evidence: Evidence) -> Match | None:
         """Return the match when every condition holds on the evidence, else ``None``."""
+        hit = evidence.hits.keys()
+        for terms in self._required:
+            if hit.isdisjoint(terms):
+                return None
+        for terms in self._excluded:
+            if not hit.isdisjoint(terms):
+                return None
         found: Found = []
         for condition in self.conditions:
             hits = condition.evaluate(evidence)

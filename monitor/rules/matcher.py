@@ -116,11 +116,7 @@ class TermIndex:
 
     def scan(self, text: NormalizedText) -> Evidence:
         """Find every term in a normalised text."""
-        units = self._units(text)
-        hits: dict[int, list[TermHit]] = {}
-        for first, ids in enumerate(units):
-            for unit in ids:
-                self._unit_hits(unit, first, units, hits)
+        hits = self._token_hits(self._units(text))
         for term_id, pattern in self._regexes:
             for start, end in pattern.spans(text.text):
                 if end > start:
@@ -131,12 +127,22 @@ class TermIndex:
                     hits[copy] = hits[term_id]
         return Evidence(hits, self.terms, text)
 
-    def _unit_hits(
+    def _token_hits(self, units: list[frozenset[int]]) -> dict[int, list[TermHit]]:
+        """Return the hits of the word terms: one-word terms here, phrases in a call."""
+        hits: dict[int, list[TermHit]] = {}
+        singles, chains = self._singles, self._chains
+        for first, ids in enumerate(units):
+            for unit in ids:
+                for term_id in singles.get(unit, ()):
+                    hits.setdefault(term_id, []).append(TermHit(first, first))
+                if unit in chains:  # most units start no phrase
+                    self._chain_hits(unit, first, units, hits)
+        return hits
+
+    def _chain_hits(
         self, unit: int, first: int, units: list[frozenset[int]], hits: dict[int, list[TermHit]]
     ) -> None:
-        """Add the hits of the terms that start with ``unit`` on token ``first``."""
-        for term_id in self._singles.get(unit, ()):
-            hits.setdefault(term_id, []).append(TermHit(first, first))
+        """Add the hits of the chains that start with ``unit`` on token ``first``."""
         by_second = self._chains.get(unit)
         if not by_second or first + 1 >= len(units):
             return

@@ -195,7 +195,7 @@ def _lay_out(original: str, folded: str, origin_start: list[int]) -> _Layout:
         return _lay_out_hashtags(original, folded)
     # findall builds the words in C; the offsets cost a Python object per token and are
     # needed only when a rule fires or a regex term runs, so they wait until asked for.
-    words = [word for word in _WORDS_RE.findall(folded) if word]
+    words = list(filter(None, _WORDS_RE.findall(folded)))
     return _Layout(words, folded=folded)
 
 

@@ -34,6 +34,7 @@ from monitor.models import Hit, Match
 from monitor.rules.features import (
     PostFeatures,
     Source,
+    TermNames,
     pair_names,
     post_features,
     spans_of,
@@ -165,7 +166,7 @@ class Scorer:
         self.weights = weights
         self.groups_of = dict(groups_of)
         self._cache: dict[str, Vector] = {}
-        self._names: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._names: dict[int, TermNames] = {}
         self._pairs = pair_names(self.groups_of, weights.features)
         self._zero: Vector = (0.0,) * (len(weights.categories) + 1)
         self._empty: list[tuple[float, ...]] = [()] * len(self._zero)

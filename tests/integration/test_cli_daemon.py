@@ -134,6 +134,10 @@ async def test_channels_table_shows_what_live_updates_missed(world: MonitorWorld
         lambda: world.scalar(f"select count(*) from posts where message_id = {missed[-1]}"),
         within=20,
     )
+    # The count is written just after the batch's commit: wait for it, not for the posts alone.
+    await wait_until(
+        lambda: world.scalar("select count(*) from channels where missed_by_live = 3"), within=20
+    )
     assert await world.stop_daemon(daemon) == 0
     result = await monitor(world, "channels")
     assert result.code == 0, result.stderr

@@ -263,3 +263,17 @@ def test_c_stemmer_gives_the_pure_python_stems() -> None:
     for language, pure in (("russian", RussianStemmer()), ("english", EnglishStemmer())):
         fast = Stemmer.Stemmer(language)
         assert [w for w in sorted(words) if fast.stemWord(w) != pure.stemWord(w)] == []
+
+
+def test_rule_is_woken_by_its_smallest_required_set(tmp_path: Path) -> None:
+    """Any required set can wake a rule (all must hit): the smallest is asked, and the match
+    still carries the hits of every condition; exclusions still hold."""
+    ruleset = one_rule(
+        tmp_path, 'any = ["военный", "солдат", "боец"]\nall = [["сбежать"]]\nnot = ["зоопарк"]'
+    )
+    woken_by = {ruleset.terms[term].text for term in ruleset.rules[0].triggers}
+    assert woken_by == {"сбежать"}
+    (match,) = ruleset.evaluate("Боец сбежал из части")
+    assert [hit.term for hit in match.hits] == ["боец", "сбежать"]
+    assert not ruleset.evaluate("Боец сбежал из зоопарка")
+    assert not ruleset.evaluate("Боец вернулся в часть")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, String, and_, cast, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from monitor.storage.export import ExportRow, export_columns, export_row, match_cells
 from monitor.storage.rows import (
     StoredPost,
     alerts_t,
@@ -152,6 +153,13 @@ def _per_category_query(since: datetime | None) -> Select[Any]:
     )
 
 
+def export_page_query(criteria: PostFilter, after_id: int, batch: int) -> Select[Any]:
+    """The export's columns of the next ``batch`` posts ``criteria`` names after ``after_id``."""
+    query = filtered_query(PostFilter(**{**vars(criteria), "limit": None}))
+    query = export_columns(query.where(posts_t.c.id > after_id))
+    return query.order_by(None).order_by(posts_t.c.id).limit(batch)
+
+
 class Browser:
     """Read-only access to what the daemon stored."""
 
@@ -185,38 +193,39 @@ class Browser:
                     return f"--rule {criteria.rule!r}: no stored post matched it{_listed(ids)}"
         return None
 
-    async def stream(self, criteria: PostFilter, batch: int = 2000) -> AsyncIterator[StoredPost]:
-        """Yield every post ``criteria`` names, oldest first, a batch at a time (for exports).
+    async def export_rows(
+        self, criteria: PostFilter, batch: int = 2000
+    ) -> AsyncIterator[list[ExportRow]]:
+        """Yield every post ``criteria`` names as export records, oldest first, per batch.
 
         Each batch is its own short read, keyed on the row id (flagged posts: from their own
         index), so memory stays one batch whatever the size and no read transaction stays
         open for the whole export (SQLite's WAL could not be checkpointed meanwhile).
         """
-        page = await self._page(criteria, 0, batch)
+        page = await self._export_page(criteria, 0, batch)
         while page:
             # The next batch is read (in the driver's thread, or by the server) while this
             # one is written out: two batches in memory at most.
             following = (
-                asyncio.ensure_future(self._page(criteria, page[-1].id, batch))
+                asyncio.ensure_future(self._export_page(criteria, page[-1][0], batch))
                 if len(page) == batch
                 else None
             )
             try:
-                for post in page:
-                    yield post
+                yield [record for _, record in page]
             except BaseException:  # the reader stopped early: no read left behind
                 if following is not None:
                     following.cancel()
                 raise
             page = await following if following is not None else []
 
-    async def _page(self, criteria: PostFilter, after_id: int, batch: int) -> list[StoredPost]:
-        query = filtered_query(PostFilter(**{**vars(criteria), "limit": None}))
-        query = query.where(posts_t.c.id > after_id).order_by(None).order_by(posts_t.c.id)
+    async def _export_page(
+        self, criteria: PostFilter, after_id: int, batch: int
+    ) -> list[tuple[int, ExportRow]]:
         async with self.engine.connect() as conn:
-            rows = list(await conn.execute(query.limit(batch)))
-            matches = await matches_for(conn, [row.id for row in rows])
-        return [stored_post(row, matches.get(row.id, ())) for row in rows]
+            rows = list(await conn.execute(export_page_query(criteria, after_id, batch)))
+            matches = await match_cells(conn, [row[0] for row in rows])
+        return [(row[0], export_row(row, matches.get(row[0], ()))) for row in rows]
 
     async def stats(self, since: datetime | None) -> list[StatsRow]:
         """Return posts and flags per channel, and flags per channel and category."""

@@ -18,15 +18,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Select
 
+from monitor.cli.present import flat_row
 from monitor.models import Classified
 from monitor.storage.browse import (
+    Browser,
     PostFilter,
     _per_category_query,
     _totals_query,
+    export_page_query,
     filtered_query,
 )
 from monitor.storage.channel_state import overview_query
-from monitor.storage.rows import posts_t
+from monitor.storage.export import EXPORT_FIELDS, matches_query
+from monitor.storage.rows import matches_t, posts_t
 from tests.helpers.alerts import make_match, make_post
 from tests.helpers.cli import invoke
 from tests.helpers.outbox import Seeder, seeded
@@ -36,8 +40,7 @@ SINCE = NOW - dt.timedelta(days=365)
 
 
 def _export_page() -> Select[Any]:
-    query = filtered_query(PostFilter(limit=None)).where(posts_t.c.id > 0)
-    return query.order_by(None).order_by(posts_t.c.id).limit(2000)
+    return export_page_query(PostFilter(limit=None), 0, 2000)
 
 
 # Each read command's query, and the index it must read the posts through.
@@ -131,3 +134,48 @@ async def test_export_holds_one_batch_not_every_post(tmp_path: Path) -> None:
         assert rows == posts
         peaks[posts] = peak
     assert peaks[12_000] < 1.5 * peaks[4_000], peaks
+
+
+async def test_export_reads_matches_through_their_post_index(database_url: str) -> None:
+    """A batch's matches are read from the post's index, not by walking every match."""
+    async with seeded(database_url) as seeder:
+        await _seed(seeder, 300)
+        plan = await _plan(seeder, matches_query(list(range(1, 501))))  # a full chunk
+    assert "ix_matches_post_id" in plan, plan
+    assert "SCAN matches" not in plan.replace("USING", "").split("INDEX")[0], plan
+
+
+async def _seed_varied(seeder: Seeder) -> None:
+    """Posts with no match, one, several (tied scores), edits and deletions, two channels."""
+    for number, username in enumerate(("var_a", "var_b", "var_a", "var_b"), start=1):
+        channel = await seeder.channel(6000 + number % 2, username)
+        text = f"Пост {number}: СОЧ и СЗЧ, дезертир; СОЧ снова."
+        post = make_post(text, channel_id=6000 + number % 2, message_id=number, date=NOW)
+        matches = [
+            make_match(text, ("СОЧ", "СЗЧ"), rule_id=f"r{number}a", score=0.5),
+            make_match(text, ("дезертир",), rule_id=f"r{number}b", category="awol", score=0.5),
+            make_match(text, ("СОЧ",), rule_id=f"r{number}c", category="crime", score=0.9),
+        ][: number - 1]
+        classified = Classified(post, tuple(matches), (), "ru" if number % 2 else None, "t")
+        await seeder.repository.store_batch(channel, [classified], cursor=None, alert_cutoff=None)
+    async with seeder.repository.engine.begin() as conn:  # terms and spans of unequal length
+        await conn.execute(
+            matches_t.update()
+            .where(matches_t.c.rule_id == "r4a")
+            .values(terms=["СОЧ", "СЗЧ", "лишний"], spans=[[8, 11]])
+        )
+        await conn.execute(
+            posts_t.update().where(posts_t.c.message_id == 2).values(edit_date=NOW, deleted_at=NOW)
+        )
+
+
+async def test_export_records_are_the_flat_rows(database_url: str) -> None:
+    """The lean export path gives, field for field, what flat_row gives for the same posts."""
+    async with seeded(database_url) as seeder:
+        await _seed_varied(seeder)
+        browser = Browser(seeder.repository.engine)
+        every = PostFilter(flagged_only=False, limit=None)
+        expected = [flat_row(p) for p in reversed(await browser.posts(every))]
+        exported = [record async for batch in browser.export_rows(every, 3) for record in batch]
+    assert [dict(zip(EXPORT_FIELDS, r, strict=True)) for r in exported] == expected
+    assert [len(row["rules"]) for row in expected] == [0, 1, 2, 3]

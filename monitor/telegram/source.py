@@ -248,6 +248,12 @@ class TelegramSource:
 
     async def fetch_before(self, channel: Channel, before_id: int, limit: int = PAGE) -> list[Post]:
         """Return up to ``limit`` posts older than ``before_id`` (0: the newest), newest first."""
+        messages = await self._history_before(channel, before_id, limit)
+        posts = [to_post(m, channel) for m in sorted(messages, key=lambda m: -m.id)]
+        return [post for post in posts if post is not None]
+
+    async def _history_before(self, channel: Channel, before_id: int, limit: int) -> list[Any]:
+        """Return Telegram's messages older than ``before_id`` (0: the newest), up to ``limit``."""
         request = functions.messages.GetHistoryRequest(
             peer=input_peer(channel),
             offset_id=before_id,
@@ -259,8 +265,7 @@ class TelegramSource:
             hash=0,
         )
         result = await self.call("history", request)
-        posts = [to_post(m, channel) for m in sorted(result.messages, key=lambda m: -m.id)]
-        return [post for post in posts if post is not None]
+        return list(result.messages)
 
     async def read_page(self, channel: Channel, before_id: int, limit: int = PAGE) -> HistoryPage:
         """Return the page of messages older than ``before_id``, with what it covered.
@@ -268,18 +273,7 @@ class TelegramSource:
         Unlike ``fetch_before`` it keeps the id of every message Telegram returned (service
         messages too), so a stored post missing from the range is known to be deleted.
         """
-        request = functions.messages.GetHistoryRequest(
-            peer=input_peer(channel),
-            offset_id=before_id,
-            offset_date=None,
-            add_offset=0,
-            limit=limit,
-            max_id=0,
-            min_id=0,
-            hash=0,
-        )
-        result = await self.call("history", request)
-        messages = sorted(result.messages, key=lambda m: m.id)
+        messages = sorted(await self._history_before(channel, before_id, limit), key=lambda m: m.id)
         posts = [post for m in messages if (post := to_post(m, channel)) is not None]
         ids = frozenset(m.id for m in messages)
         return HistoryPage(posts, ids, full=len(messages) >= limit)

@@ -57,12 +57,14 @@ def async_url(url: str) -> URL:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # First: switching to WAL needs a moment alone with the file, and a reader that holds it
+    # then (`monitor flagged`, a test's poll) must make this wait, not fail "database is locked".
+    cursor.execute("PRAGMA busy_timeout=30000")
     # Takes effect only in a new, empty file (before its first table); an older file keeps
     # its mode until `monitor db prune --vacuum` rebuilds it.
     cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

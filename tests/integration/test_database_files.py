@@ -4,6 +4,8 @@ unreachable database is one line with status 2, and SQLite files are created 060
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -121,3 +123,24 @@ def test_db_current_does_not_create_the_database(tmp_path: Path) -> None:
     assert result.code == 0, result.stderr
     assert result.stdout.startswith(f"empty (no database at {tmp_path.resolve() / 'monitor.db'}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["monitor.toml"]
+
+
+async def test_first_connection_waits_for_a_reader_instead_of_failing(tmp_path: Path) -> None:
+    """A reader holding the file while the daemon first opens it (switching it to WAL) makes
+    the daemon wait its full busy timeout, not fail with "database is locked" after the
+    driver's 5 s default (seen in CI as a daemon that did not start)."""
+    path = tmp_path / "monitor.db"
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("CREATE TABLE t (x)")
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchall()  # a read lock, held
+    engine = create_engine(f"sqlite:///{path}")
+    loop = asyncio.get_running_loop()
+    loop.call_later(6.0, reader.rollback)  # beyond the sqlite3 module's own 5 s default
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+    finally:
+        await engine.dispose()
+        reader.close()
+    assert mode == "wal"

@@ -44,7 +44,6 @@ from monitor.config_types import (
     Section,
     env_name,
     mask_url,
-    mask_url_password,
     read_secret_file,
     resolve_path,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "env_name",
     "load_config",
     "mask_url",
-    "mask_url_password",
 ]
 
 ENV_PREFIX = "MONITOR_"
@@ -142,7 +140,7 @@ class DatabaseSettings(Section):
                 "database_url",
                 "unsupported database URL {url}; use sqlite:///path/to/monitor.db "
                 "or postgresql://user@host:5432/dbname",
-                {"url": repr(mask_url_password(value))},
+                {"url": repr(mask_url(value))},
             )
         return _resolve_sqlite_path(value, info)
 

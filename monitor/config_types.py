@@ -82,10 +82,15 @@ def _retention(value: object) -> str:
     return f"{int(found.group(1))}{found.group(2)}"
 
 
+def duration_seconds(text: str) -> int | None:
+    """Return the seconds of ``30m``, ``12h``, ``7d`` or ``2w`` (None: not such a duration)."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    return None if found is None else int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
 def retention_seconds(value: str) -> int | None:
     """Return how many seconds a ``Retention`` keeps posts (None: forever)."""
-    found = _DURATION.fullmatch(value)
-    return None if found is None else int(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    return duration_seconds(value)
 
 
 Retention = Annotated[str, BeforeValidator(_retention)]
@@ -137,6 +142,3 @@ def mask_url(url: str) -> str:
     base, question, query = head.partition("?")
     masked = _USERINFO.sub(r"\1***@", base) + question + _QUERY_VALUE.sub(r"\1***", query)
     return masked + (hash_sign + "***" if fragment else "")
-
-
-mask_url_password = mask_url

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import click
 
-_DURATION = re.compile(r"(\d+)\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from monitor.config_types import duration_seconds
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -22,9 +20,9 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     if not text:
         return None
     now = now or datetime.now(UTC)
-    duration = _DURATION.fullmatch(text.strip().lower())
-    if duration:
-        return now - timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
+    seconds = duration_seconds(text)
+    if seconds is not None:
+        return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -57,11 +59,11 @@ def async_url(url: str) -> URL:
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # First: switching to WAL needs a moment alone with the file, and a reader that holds it
-    # then (`monitor flagged`, a test's poll) must make this wait, not fail "database is locked".
+    # First: switching an older file to WAL needs a moment alone with it, and a reader that
+    # holds it then (`monitor flagged`) must make this wait, not fail "database is locked".
     cursor.execute("PRAGMA busy_timeout=30000")
-    # Takes effect only in a new, empty file (before its first table); an older file keeps
-    # its mode until `monitor db prune --vacuum` rebuilds it.
+    # New files are born with both (see _create_private); an older file keeps its vacuum
+    # mode until `monitor db prune --vacuum` rebuilds it.
     cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -81,11 +83,32 @@ def sqlite_file(url: str) -> Path | None:
 def _create_private(path: Path) -> None:
     """Create a new SQLite file 0600: it holds what the monitor read and where it alerts.
 
-    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so they follow.
+    The file is made whole beside its final name (WAL mode and incremental vacuum already in
+    its header) and linked into place, so no connection ever sees it half made: two that
+    opened an empty file together both tried to switch it to WAL and one of them failed
+    "database is locked" at once, whatever the busy timeout. SQLite gives its ``-wal`` and
+    ``-shm`` files the database file's mode, so they follow.
     """
-    if path.parent.is_dir():
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    if not path.parent.is_dir() or path.exists():
+        return
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(handle)  # mkstemp makes it 0600
+    draft = Path(name)
+    try:
+        _write_header(draft)
+        with contextlib.suppress(FileExistsError):  # another process made it first: theirs
+            os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
+def _write_header(path: Path) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA auto_vacuum=INCREMENTAL")  # before the first page is written
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -163,7 +186,10 @@ def _driver_transactions_off(dbapi_connection: Any, _: Any) -> None:
 
 
 def _begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: the write lock is taken (waiting out the busy timeout) before the first read.
+    # A plain BEGIN reads the revision first, and a reader that cannot turn writer because
+    # another connection wrote meanwhile fails "database is locked" without waiting.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

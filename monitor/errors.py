@@ -74,3 +74,12 @@ class AlertError(MonitorError):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+
+
+class FeedbackError(MonitorError):
+    """A judgement or a mute cannot be recorded: a bad label, category, channel or id.
+
+    The person asking can fix it (status 2), and the message says how.
+    """
+
+    exit_code = 2

@@ -131,6 +131,7 @@ class CycleReport:
     new: int = 0
     flagged: int = 0
     alerts: int = 0
+    muted: int = 0
     edited: int = 0
     missed_by_live: int = 0
     pages: int = 0
@@ -323,8 +324,11 @@ def _add_result(channel: Channel, report: CycleReport, result: Any) -> None:
     report.new += len(result.new_message_ids)
     report.flagged += len(result.flagged_message_ids)
     report.alerts += result.alerts_created
+    report.muted += len(result.muted_message_ids)
     report.edited += result.edited
     report.failed_posts += len(result.post_errors)
+    if result.muted_message_ids:
+        log.info("alerts_muted", channel=channel.label, message_ids=result.muted_message_ids)
     for message_id, error in result.post_errors.items():
         log.error("post_store_failed", channel=channel.label, message_id=message_id, error=error)
 

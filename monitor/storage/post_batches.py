@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.models import Channel, Classified, Match
+from monitor.storage.mutes import muting, read_active
 from monitor.storage.post_errors import database_trouble, describe_error, record_post_errors
 from monitor.storage.rows import (
     StoreBase,
@@ -36,11 +37,13 @@ from monitor.storage.tables import utcnow
 class BatchResult:
     """What one ``store_batch`` changed: new posts, newly flagged ones, alert rows, failures.
 
-    ``post_errors`` maps the message id of each post that could not be stored to the error.
+    ``post_errors`` maps the message id of each post that could not be stored to the error;
+    ``muted_message_ids`` lists the flagged posts whose alerts a mute held back.
     """
 
     new_message_ids: list[int] = field(default_factory=list)
     flagged_message_ids: list[int] = field(default_factory=list)
+    muted_message_ids: list[int] = field(default_factory=list)
     alerts_created: int = 0
     edited: int = 0
     post_errors: dict[int, str] = field(default_factory=dict)
@@ -49,6 +52,7 @@ class BatchResult:
         """Add what another (committed) batch changed."""
         self.new_message_ids += other.new_message_ids
         self.flagged_message_ids += other.flagged_message_ids
+        self.muted_message_ids += other.muted_message_ids
         self.alerts_created += other.alerts_created
         self.edited += other.edited
         self.post_errors.update(other.post_errors)
@@ -260,6 +264,11 @@ class PostBatches(StoreBase):
         best = max(inserted, key=lambda row: row.score)
         moment = item.post.edit_date or item.post.date
         if not item.sinks or (alert_cutoff is not None and moment < alert_cutoff):
+            return
+        if muting(await read_active(conn, utcnow()), item.post, item.matches) is not None:
+            # Read in this transaction, only for a post about to alert: a mute made a moment
+            # ago (CLI, web page, an alert's button) holds in the running daemon.
+            result.muted_message_ids.append(item.post.message_id)
             return
         rows = [
             {

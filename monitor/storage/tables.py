@@ -240,3 +240,49 @@ class FloodWaitRow(Base):
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeedbackRow(Base):
+    """A person's judgement of a post; the newest row of a post is its current state.
+
+    ``label`` is confirmed, false_positive or missed (a story the rules did not flag, with its
+    ``category``). Older rows stay as the post's history. ``who`` names where it came from
+    (``web``, ``telegram:@user``, ``api``, ``cli``).
+    """
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        # A post's feedback, newest last: its current state is one index lookup.
+        Index("ix_feedback_post_id_id", "post_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class MuteRow(Base):
+    """A channel or a rule whose flags raise no alert until ``until`` (None: until undone).
+
+    Posts are still stored and flagged; only the alert is held back. ``target`` is the
+    channel's username (lowercase, no ``@``) or bare Telegram id, or the rule id. An undone
+    mute keeps its row, with ``undone_at`` set.
+    """
+
+    __tablename__ = "mutes"
+    __table_args__ = (
+        # The active mutes: not undone and not yet expired.
+        Index("ix_mutes_undone_at_until", "undone_at", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(255))
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    who: Mapped[str] = mapped_column(String(255))
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

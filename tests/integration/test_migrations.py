@@ -17,7 +17,7 @@ from monitor.storage.engine import create_engine
 from monitor.storage.tables import Base
 from tests.helpers.cli import invoke
 
-TABLES = {"channels", "posts", "matches", "alerts", "flood_waits"}
+TABLES = {"channels", "posts", "matches", "alerts", "flood_waits", "feedback", "mutes"}
 
 
 def _run_on(url: str, work: Any) -> Any:
@@ -111,3 +111,37 @@ def test_unreachable_database_is_one_line() -> None:
     assert result.code == 1
     assert result.stderr.startswith("database postgresql://postgres@127.0.0.1:1/none: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_feedback_migration_keeps_posts_both_ways(database_url: str) -> None:
+    """0006 adds feedback and mutes beside stored posts, and its downgrade drops only them."""
+    migrate.upgrade(database_url, "0005_storage_speed")
+    _run_on_committed(
+        database_url,
+        "insert into channels (id, ref, status, joined, last_message_id, error_alerted,"
+        " missed_by_live, failed_cycles, created_at)"
+        " values (1, '@kept', 'active', false, 0, false, 0, 0, '2026-12-04 00:00:00')",
+    )
+    _run_on_committed(
+        database_url,
+        "insert into posts (id, channel_id, message_id, date, text, link, flagged, live,"
+        " created_at) values (7, 1, 70, '2026-12-04 00:00:00', 'text', 'https://t.me/kept/70',"
+        " true, false, '2026-12-04 00:00:00')",
+    )
+    migrate.upgrade(database_url)
+    _run_on_committed(
+        database_url,
+        "insert into feedback (post_id, label, who, at) values (7, 'confirmed', 'cli',"
+        " '2026-12-04 01:00:00')",
+    )
+    _run_on_committed(
+        database_url,
+        "insert into mutes (kind, target, who, created_at) values ('rule', 'r1', 'cli',"
+        " '2026-12-04 01:00:00')",
+    )
+    migrate.downgrade(database_url, "0005_storage_speed")
+    assert _tables(database_url) & {"feedback", "mutes"} == set()
+    count = _run_on(database_url, lambda sync: sync.exec_driver_sql("select count(*) from posts"))
+    assert count.scalar_one() == 1
+    migrate.upgrade(database_url)
+    assert _tables(database_url) >= {"feedback", "mutes"}

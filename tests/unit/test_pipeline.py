@@ -61,6 +61,7 @@ class Result:
     alerts_created: int = 0
     edited: int = 0
     post_errors: dict[int, str] = field(default_factory=dict)
+    muted_message_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

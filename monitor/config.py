@@ -295,25 +295,50 @@ class LoggingSettings(Section):
     format: Literal["auto", "console", "json"] = "auto"
 
 
+def _check_port(value: str | None) -> str | None:
+    """Refuse a ``host:port`` whose port is above 65535."""
+    if value is not None and int(value.rpartition(":")[2]) > 65535:
+        raise PydanticCustomError(
+            "port",
+            "port {port} is above 65535 (got {got}); use a port like 127.0.0.1:9108",
+            {"port": int(value.rpartition(":")[2]), "got": repr(value)},
+        )
+    return value
+
+
+LISTEN_PATTERN = r"^[\w.\-\[\]:]+:\d{1,5}$"
+
+
 class MetricsSettings(Section):
     """The optional Prometheus endpoint and the heartbeat that ``monitor health`` reads."""
 
-    listen: str | None = Field(default=None, pattern=r"^[\w.\-\[\]:]+:\d{1,5}$")
+    listen: str | None = Field(default=None, pattern=LISTEN_PATTERN)
     heartbeat_file: Path = Field(default=Path("monitor.heartbeat"), validate_default=True)
     heartbeat_max_age: Seconds = 180
 
     _resolve = field_validator("heartbeat_file")(resolve_path)
 
-    @field_validator("listen")
-    @classmethod
-    def _check_port(cls, value: str | None) -> str | None:
-        if value is not None and int(value.rpartition(":")[2]) > 65535:
-            raise PydanticCustomError(
-                "port",
-                "port {port} is above 65535 (got {got}); use a port like 127.0.0.1:9108",
-                {"port": int(value.rpartition(":")[2]), "got": repr(value)},
-            )
-        return value
+    _port = field_validator("listen")(_check_port)
+
+
+class WebSettings(Section):
+    """The analyst's desk: where ``monitor web`` (and ``monitor run``, when set) serves it.
+
+    Beyond loopback the desk needs an access token: ``MONITOR_WEB_TOKEN`` or ``token_file``.
+    """
+
+    listen: str | None = Field(default=None, pattern=LISTEN_PATTERN)
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    _resolve = field_validator("token_file")(resolve_path)
+    _port = field_validator("listen")(_check_port)
+
+    @model_validator(mode="after")
+    def _token_from_file(self) -> WebSettings:
+        if self.token is None and self.token_file is not None:
+            object.__setattr__(self, "token", read_secret_file(self.token_file, "web.token"))
+        return self
 
 
 class Config(Section):
@@ -328,6 +353,7 @@ class Config(Section):
     delivery: DeliverySettings = DeliverySettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
     source: Path | None = Field(default=None, exclude=True)
 
     _channels = field_validator("channels")(_unique_channels)
@@ -375,6 +401,10 @@ def _merge_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
         database = data.setdefault("database", {})
         if isinstance(database, dict):
             database["url"] = environ["MONITOR_DATABASE_URL"]
+    if environ.get(f"{ENV_PREFIX}WEB_TOKEN"):
+        web = data.setdefault("web", {})
+        if isinstance(web, dict):
+            web["token"] = environ[f"{ENV_PREFIX}WEB_TOKEN"]
     _merge_sink_environment(data.get("alerts"), environ)
 
 

@@ -1,0 +1,80 @@
+"""The desk's ASGI app: its routes, templates, static files and guard, on one database engine.
+
+``build_app`` composes the pieces; each route (``pages``, ``api``) is a few lines that call the
+storage API through ``Desk`` and render a template or JSON. Nothing here writes SQL or imports
+telethon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from monitor.rules.schema import CATEGORIES
+from monitor.storage.desk import DeskReader
+from monitor.storage.feedback import FeedbackStore
+from monitor.storage.rows import StoredPost
+from monitor.web import api, pages
+from monitor.web.security import Guard
+from monitor.web.views import PostView, post_view
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Desk:
+    """What the routes reach: the storage readers and writers of one engine."""
+
+    reader: DeskReader
+    feedback: FeedbackStore
+    templates: Jinja2Templates
+    token_required: bool
+
+    async def views(self, posts: list[StoredPost]) -> list[PostView]:
+        """Return the posts as desk rows, with their story peers and current feedback."""
+        ids = [stored.id for stored in posts]
+        peers, feedback = await asyncio.gather(
+            self.reader.story_peers(ids), self.feedback.feedback_for(ids)
+        )
+        return [post_view(p, peers.get(p.id, []), feedback.get(p.id)) for p in posts]
+
+
+def _templates() -> Jinja2Templates:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+    )
+    environment.globals["categories"] = CATEGORIES
+    environment.filters["since"] = _ago
+    return Jinja2Templates(env=environment)
+
+
+def _ago(moment: datetime | None) -> str:
+    """``2026-12-04 23:10 UTC`` for a template."""
+    return "" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def build_app(engine: AsyncEngine, token: str | None) -> Starlette:
+    """Return the desk's ASGI app on ``engine``; with ``token``, every request needs it."""
+    routes: list[Any] = [
+        *pages.routes,
+        *api.routes,
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
+    app.state.token = token
+    app.state.desk = Desk(
+        DeskReader(engine), FeedbackStore(engine), _templates(), token is not None
+    )
+    return app

@@ -1,0 +1,88 @@
+"""The desk's query parameters (category, channel, time range, feedback, page) as a filter.
+
+Shared by the pages and the API, so ``/?category=awol`` and ``/api/posts?category=awol`` mean
+the same. A bad value is a ``FilterError`` naming the parameter and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from monitor.rules.schema import CATEGORIES
+from monitor.storage.desk import FEEDBACK_STATES, Cursor, DeskFilter
+
+MAX_LIMIT = 500
+FILTER_KEYS = ("category", "channel", "since", "until", "feedback")
+
+
+class FilterError(ValueError):
+    """A query parameter the desk cannot use; the message says which and how to fix it."""
+
+
+def _moment(name: str, text: str, *, end: bool = False) -> datetime | None:
+    """A date (``2026-12-01``, the day's end for ``until``) or an ISO time; naive is UTC."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise FilterError(f"{name}={text!r}: use a date like 2026-12-01") from None
+    if end and len(text.strip()) == 10:
+        moment += timedelta(days=1)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
+    if not value:
+        return None
+    if value not in allowed:
+        raise FilterError(f"{name}={value!r}: use one of {', '.join(allowed)}")
+    return value
+
+
+def _cursor(text: str) -> Cursor | None:
+    if not text:
+        return None
+    date, _, post_id = text.rpartition("~")
+    try:
+        return Cursor(datetime.fromisoformat(date), int(post_id))
+    except ValueError:
+        raise FilterError(f"after={text!r}: use the link of the page's 'older' button") from None
+
+
+def _limit(text: str, default: int) -> int:
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise FilterError(f"limit={text!r}: give a number from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def desk_filter(params: Mapping[str, str], default_limit: int = 50) -> DeskFilter:
+    """Return the filter the query parameters name.
+
+    Raises:
+        FilterError: a parameter is malformed or names an unknown category or state.
+    """
+    return DeskFilter(
+        category=_choice("category", params.get("category", ""), CATEGORIES),
+        channel=params.get("channel", "").strip() or None,
+        since=_moment("since", params.get("since", "")),
+        until=_moment("until", params.get("until", ""), end=True),
+        feedback=_choice("feedback", params.get("feedback", ""), FEEDBACK_STATES),
+        after=_cursor(params.get("after", "")),
+        limit=_limit(params.get("limit", ""), default_limit),
+    )
+
+
+def cursor_param(cursor: Cursor) -> str:
+    """The ``after`` value of the page that starts below ``cursor``."""
+    return f"{cursor.date.isoformat()}~{cursor.post_id}"
+
+
+def next_page_query(params: Mapping[str, str], cursor: Cursor) -> str:
+    """The query string of the next page: the same filters, ``after`` the cursor."""
+    kept = {key: params[key] for key in (*FILTER_KEYS, "limit") if params.get(key)}
+    return urlencode({**kept, "after": cursor_param(cursor)})

@@ -1,0 +1,94 @@
+"""The desk's HTML pages: flagged stories, mutes, login. Each route reads and renders.
+
+The clicks (feedback, mute, undo) are made by ``static/desk.js`` against the JSON API, so
+these routes only read; the login route sets the access-token cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from monitor.web.filters import FilterError, desk_filter, next_page_query
+from monitor.web.security import COOKIE
+
+if TYPE_CHECKING:
+    from monitor.web.app import Desk
+
+
+def desk_of(request: Request) -> Desk:
+    """The ``Desk`` of the app serving ``request``."""
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """Render template ``name`` with ``context`` (autoescaped)."""
+    templates = desk_of(request).templates
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+async def flagged(request: Request) -> Response:
+    """The flagged stories, newest first, filtered and a page at a time."""
+    desk = desk_of(request)
+    params = request.query_params
+    try:
+        criteria = desk_filter(params)
+    except FilterError as error:
+        return render(request, "flagged.html", 400, error=str(error), posts=[], params=params)
+    page = await desk.reader.flagged_page(criteria)
+    return render(
+        request,
+        "flagged.html",
+        posts=await desk.views(page.posts),
+        params=params,
+        channels=await desk.reader.channel_names(),
+        older=next_page_query(params, page.next) if page.next else None,
+    )
+
+
+async def mutes(request: Request) -> Response:
+    """The mutes: those in force, and with ``?all=1`` the expired and undone ones too."""
+    show_all = request.query_params.get("all") == "1"
+    found = await desk_of(request).feedback.list_mutes(include_undone=show_all)
+    now = datetime.now(UTC)
+    rows = [(mute, mute.state(now)) for mute in found]
+    return render(request, "mutes.html", rows=rows, show_all=show_all)
+
+
+async def login_page(request: Request) -> Response:
+    """The form that asks for the access token."""
+    return render(request, "login.html")
+
+
+async def login(request: Request) -> Response:
+    """Check the token sent as JSON and keep it in an HttpOnly, SameSite=Strict cookie."""
+    token = request.app.state.token
+    try:
+        given = str((await request.json()).get("token", ""))
+    except (ValueError, AttributeError):
+        given = ""
+    if token is None or not hmac.compare_digest(given.encode(), token.encode()):
+        return JSONResponse({"error": "wrong access token"}, status_code=401)
+    response = JSONResponse({"ok": True})
+    secure = request.url.scheme == "https"
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure)
+    return response
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+routes = [
+    Route("/", flagged),
+    Route("/mutes", mutes),
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+]

@@ -1,0 +1,145 @@
+"""What the desk shows of a stored post: plain values for the templates and the JSON API.
+
+Pure: no I/O. The post's text is cut into segments, marked or not, from the stored match
+spans; the templates escape every segment (autoescape), never this module, so a hostile
+text stays text. A huge post is shown up to ``SHOWN_CHARS`` with the rest counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.storage.desk import StoryPeer
+    from monitor.storage.feedback import Feedback
+    from monitor.storage.rows import StoredPost
+
+SHOWN_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of the post's text, matched (``<mark>``) or not."""
+
+    text: str
+    marked: bool
+
+
+@dataclass(frozen=True)
+class PostView:
+    """One post as a desk row shows it."""
+
+    id: int
+    channel: str
+    channel_title: str | None
+    message_id: int
+    date: str
+    edited: str | None
+    deleted: str | None
+    link: str
+    flagged: bool
+    category: str | None
+    score: float | None
+    rules: list[str]
+    terms: list[str]
+    segments: list[Segment]
+    hidden_chars: int
+    peers: list[StoryPeer]
+    feedback: Feedback | None
+
+
+def merged_spans(spans: Iterable[Sequence[int]], length: int) -> list[tuple[int, int]]:
+    """Return the spans clamped to ``length``, sorted, overlaps joined, empty ones dropped."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, s[0]), min(length, s[1])) for s in spans):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def segments(text: str, spans: Iterable[Sequence[int]]) -> list[Segment]:
+    """Cut ``text`` into unmarked and marked runs along ``spans``."""
+    parts: list[Segment] = []
+    at = 0
+    for start, end in merged_spans(spans, len(text)):
+        if start > at:
+            parts.append(Segment(text[at:start], False))
+        parts.append(Segment(text[start:end], True))
+        at = end
+    if at < len(text):
+        parts.append(Segment(text[at:], False))
+    return parts
+
+
+def _spans(stored: StoredPost) -> list[tuple[int, int]]:
+    return sorted({span for match in stored.matches for span in match.spans})
+
+
+def _when(moment: Any) -> str | None:
+    return None if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def post_view(stored: StoredPost, peers: list[StoryPeer], feedback: Feedback | None) -> PostView:
+    """Return the desk's view of ``stored``."""
+    post = stored.post
+    top = stored.matches[0] if stored.matches else None
+    shown = post.text[:SHOWN_CHARS]
+    return PostView(
+        id=stored.id,
+        channel=post.channel_username or str(post.channel_id),
+        channel_title=post.channel_title,
+        message_id=post.message_id,
+        date=f"{post.date:%Y-%m-%d %H:%M} UTC",
+        edited=_when(post.edit_date),
+        deleted=_when(post.deleted_at),
+        link=post.link,
+        flagged=stored.flagged,
+        category=top.category if top else None,
+        score=top.score if top else None,
+        rules=[m.rule_id for m in stored.matches],
+        terms=sorted({term for m in stored.matches for term in m.terms}),
+        segments=segments(shown, _spans(stored)),
+        hidden_chars=len(post.text) - len(shown),
+        peers=peers,
+        feedback=feedback,
+    )
+
+
+def feedback_json(feedback: Feedback | None) -> dict[str, Any] | None:
+    """A post's current feedback as JSON, or None."""
+    if feedback is None:
+        return None
+    return {
+        "label": feedback.label,
+        "category": feedback.category,
+        "who": feedback.who,
+        "at": feedback.at.isoformat(),
+    }
+
+
+def post_json(stored: StoredPost, feedback: Feedback | None) -> dict[str, Any]:
+    """One post as the JSON API gives it."""
+    post = stored.post
+    top = stored.matches[0] if stored.matches else None
+    return {
+        "id": stored.id,
+        "channel": post.channel_username or str(post.channel_id),
+        "message_id": post.message_id,
+        "date": post.date.isoformat(),
+        "edit_date": post.edit_date.isoformat() if post.edit_date else None,
+        "deleted_at": post.deleted_at.isoformat() if post.deleted_at else None,
+        "text": post.text,
+        "flagged": stored.flagged,
+        "category": top.category if top else None,
+        "score": top.score if top else None,
+        "rules": [m.rule_id for m in stored.matches],
+        "spans": [list(span) for span in _spans(stored)],
+        "link": post.link,
+        "feedback": feedback_json(feedback),
+    }

@@ -136,6 +136,7 @@ class Daemon:
     observer: Observer | None = None
     vacuum_hint_given: bool = False
     feed: LiveFeed = field(default_factory=LiveFeed)
+    desk: asyncio.Task[None] | None = None
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -146,6 +147,10 @@ class Daemon:
         # Every config problem is found here, before the database or Telegram is touched,
         # by the same checks as `monitor check-config`.
         prepared = prepare(self.config)
+        if self.config.web.listen and not self.once:
+            from monitor.web.server import DeskServer
+
+            DeskServer(self.config, self.config.web.listen).check()  # a token beyond loopback
         telegram = self.config.telegram
         if telegram is None:  # said by prepare(); this tells the type checker
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
@@ -259,6 +264,7 @@ class Daemon:
         self.observer = Observer(self.config, watcher, self.dispatcher)
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
         self.observer.start_server()
+        self._start_desk()
         schedule.start()
         tasks = [
             asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels)),
@@ -278,6 +284,21 @@ class Daemon:
         if self.fatal is not None:
             raise self.fatal
         return 0
+
+    def _start_desk(self) -> None:
+        """Serve the analyst's desk beside the daemon when ``[web] listen`` is set."""
+        if not self.config.web.listen:
+            return
+        from monitor.web.server import DeskServer
+
+        server = DeskServer(self.config, self.config.web.listen)
+        self.desk = asyncio.create_task(server.serve(self.stop_event))
+        self.desk.add_done_callback(self._desk_stopped)
+
+    def _desk_stopped(self, task: asyncio.Task[None]) -> None:
+        """A desk that fails (its port taken) stops the daemon with its error."""
+        if not task.cancelled() and task.exception() is not None:
+            self._fail(task.exception())  # type: ignore[arg-type]
 
     async def _resolve_and_join(
         self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channels: list[Channel]
@@ -452,6 +473,8 @@ class Daemon:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.observer is not None:
             self.observer.stop_server()
+        if self.desk is not None:
+            await asyncio.wait({self.desk}, timeout=STOP_GRACE_SECONDS)
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.config.metrics.heartbeat_file.unlink, missing_ok=True)
         log.info("daemon_stopped")

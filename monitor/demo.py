@@ -74,6 +74,8 @@ class Demo:
     show: Callable[[Any], None]
     log_stream: TextIO
     published: int = 0
+    web: str | None = None
+    on_desk: Callable[[str], None] = lambda _address: None
 
     async def run(self) -> dict[str, int]:
         """Run until ``duration`` passes or Ctrl-C; return what happened."""
@@ -138,6 +140,7 @@ class Demo:
         run = asyncio.create_task(daemon.run())
         publisher = asyncio.create_task(self._publish(server, channels, feed, stop))
         watcher = asyncio.create_task(self._watch_alerts(daemon.config, stop))
+        desk = asyncio.create_task(self._serve_desk(daemon.config, stop))
         try:
             await asyncio.wait(
                 [run, asyncio.create_task(stop.wait())],
@@ -149,8 +152,28 @@ class Demo:
             daemon.stop_event.set()
             await asyncio.gather(publisher, return_exceptions=True)
             await asyncio.wait_for(run, timeout=15)
+            await asyncio.gather(desk, return_exceptions=True)
             shown = await watcher
         return {"published": len(feed.backlog) + self.published, "alerts": shown}
+
+    async def _serve_desk(self, config: Config, stop: asyncio.Event) -> None:
+        """Serve the analyst's desk on ``web`` (another free port when that one is taken)."""
+        from monitor.errors import ConfigError
+        from monitor.web.server import DeskServer
+
+        if self.web is None:
+            return
+        server = DeskServer(config, self.web)
+        task = asyncio.create_task(server.serve(stop))
+        ready = asyncio.create_task(server.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if not server.ready.is_set() and isinstance(task.exception(), ConfigError):
+            server = DeskServer(config, f"{self.web.rpartition(':')[0]}:0")
+            task = asyncio.create_task(server.serve(stop))
+            await server.ready.wait()
+        self.on_desk(server.address)
+        await task
 
     async def _publish(
         self, server: Any, channels: dict[str, Any], feed: DemoFeed, stop: asyncio.Event
@@ -191,11 +214,19 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 def run_demo(
-    folder: Path, duration: float | None, every: float, show: Callable[[Any], None]
+    folder: Path,
+    duration: float | None,
+    every: float,
+    show: Callable[[Any], None],
+    web: str | None = None,
+    on_desk: Callable[[str], None] = lambda _address: None,
 ) -> dict[str, int]:
-    """Run the demo; daemon logs go to ``folder/monitor.log`` so the terminal shows alerts."""
+    """Run the demo; daemon logs go to ``folder/monitor.log`` so the terminal shows alerts.
+
+    With ``web`` (``HOST:PORT``) the desk is served too and ``on_desk`` gets its address.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / "monitor.log").open("w", encoding="utf-8") as log_stream:
         configure_logging("info", "json", stream=log_stream)
-        demo = Demo(folder, duration, every, show, log_stream)
+        demo = Demo(folder, duration, every, show, log_stream, web=web, on_desk=on_desk)
         return asyncio.run(demo.run())

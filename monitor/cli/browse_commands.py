@@ -311,8 +311,15 @@ def stats(ctx: click.Context, since: str, fmt: str) -> None:
 @click.option(
     "--every", type=float, default=3.0, show_default=True, help="Seconds between demo posts."
 )
+@click.option(
+    "--web",
+    metavar="HOST:PORT",
+    default="127.0.0.1:8470",
+    show_default=True,
+    help="Where to serve the analyst's desk (another port if taken); 'off' for none.",
+)
 @handle_errors
-def demo(duration: float | None, folder: Path, every: float) -> None:
+def demo(duration: float | None, folder: Path, every: float, web: str) -> None:
     """See it work offline: a local Telegram with demo channels, the real daemon, live alerts."""
     from monitor.demo import run_demo
 
@@ -328,7 +335,11 @@ def demo(duration: float | None, folder: Path, every: float) -> None:
         else:
             console.print(f"[yellow]notice[/] {alert.text}")
 
-    summary = run_demo(folder, duration, every, show)
+    def desk(address: str) -> None:
+        console.print(f"[bold]The desk[/]: open {address} to read, judge and mute.")
+
+    listen = None if web == "off" else web
+    summary = run_demo(folder, duration, every, show, listen, desk)
     console.print(
         f"\n{summary['published']} posts published, {summary['alerts']} alerts delivered. "
         f"Browse them: monitor flagged --config {folder}/monitor.toml"

@@ -72,12 +72,11 @@ class StoryPeer:
 
 def _current_feedback(label: str) -> Any:
     """The post's newest feedback row has ``label``."""
-    newest = (
-        select(func.max(feedback_t.c.id))
-        .where(feedback_t.c.post_id == posts_t.c.id)
-        .scalar_subquery()
+    later = feedback_t.alias("later")
+    newer = exists().where(and_(later.c.post_id == posts_t.c.id, later.c.id > feedback_t.c.id))
+    return exists().where(
+        and_(feedback_t.c.post_id == posts_t.c.id, feedback_t.c.label == label, not_(newer))
     )
-    return exists().where(and_(feedback_t.c.id == newest, feedback_t.c.label == label))
 
 
 def _feedback_condition(state: str) -> Any:

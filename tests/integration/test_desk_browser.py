@@ -1,0 +1,125 @@
+"""The desk in a real browser (Debian's chromium, driven by Playwright) beside a running daemon.
+
+The daemon watches the local Telegram server; the tests open the desk, read the highlighted
+story, press its buttons and check what the database and the daemon then do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.desk import browser_page, serve_desk
+from tests.helpers.monitor_world import MonitorWorld, wait_until
+
+pytestmark = [pytest.mark.telegram, pytest.mark.slow]
+
+STORY = "Двое дезертиров задержаны военной полицией под Курском"
+SECOND = "Ещё один дезертир объявлен в розыск в Белгороде"
+ECHO = "Двое дезертиров задержаны военной полицией под Курском, сообщают источники"
+HOSTILE = [
+    "<script>window.pwned = 1; alert('xss')</script> дезертир",
+    '<img src=x onerror="window.pwned = 2"> дезертир сбежал',
+    "\u202eдезертир задержан\u202c после override <b>bold?</b>",
+    "дезертир " + "очень длинный текст " * 6000,
+]
+
+
+async def _daemon_with(world: MonitorWorld, *texts: str, username: str = "desk_news") -> Any:
+    """Start the daemon on one channel and post ``texts``; wait until they are stored."""
+    channel = world.server.add_channel(username=username, title="Desk News")
+    world.write_config([f"@{username}"], interval=60)
+    await world.login()
+    world.start_daemon()
+    await wait_until(lambda: world.scalar("select count(*) from channels where joined"))
+    for text in texts:
+        await world.server.post(channel, text)
+    count = len(texts)
+    await wait_until(lambda: _flagged_is(world, count), within=30)
+    return channel
+
+
+async def _flagged_is(world: MonitorWorld, count: int) -> bool:
+    return await world.scalar("select count(*) from posts where flagged") == count
+
+
+async def test_story_is_highlighted_and_false_positive_is_recorded(
+    world: MonitorWorld, tmp_path: Path
+) -> None:
+    """The story shows with <mark>ed words; "False positive" is stored and shown after reload."""
+    await _daemon_with(world, STORY, SECOND)
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        story = page.locator("article.post", has_text="Курском")
+        marked = await story.locator("mark").all_inner_texts()
+        assert any(word.lower().startswith("дезертир") for word in marked)
+        assert await story.locator(".evidence").inner_text() == (
+            "Rules: test-desertion · matched: дезертир"
+        )
+        await story.get_by_role("button", name="False positive").click()
+        await page.get_by_role("status").filter(has_text="Recorded").wait_for()
+        rows = await world.query("select label, who from feedback")
+        assert [tuple(row) for row in rows] == [("false_positive", "web")]
+        await page.reload()
+        shown = await story.locator(".feedback").inner_text()
+        assert shown.startswith("false positive · web")
+        await _screenshot(page, tmp_path)
+
+
+async def _screenshot(page: Any, tmp_path: Path) -> None:
+    """Take the README's screenshot; MONITOR_DESK_SCREENSHOT=docs/desk.png keeps a copy."""
+    path = tmp_path / "desk.png"
+    await page.screenshot(path=str(path), full_page=False)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    keep = os.environ.get("MONITOR_DESK_SCREENSHOT")
+    if keep:
+        shutil.copyfile(path, keep)
+
+
+async def test_muting_a_channel_in_the_page_stops_the_running_daemons_alerts(
+    world: MonitorWorld,
+) -> None:
+    """After "Mute channel" the running daemon stores the next story flagged but alerts none;
+    the mutes page lists the mute and undoes it."""
+    channel = await _daemon_with(world, STORY)
+    assert await world.scalar("select count(*) from alerts where kind = 'post'") == 1
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        story = page.locator("article.post").first
+        await story.locator("[data-mute-hours]").select_option("1")
+        await story.get_by_role("button", name="Mute channel").click()
+        await page.get_by_role("status").filter(has_text="Muted channel desk_news").wait_for()
+        await world.server.post(channel, SECOND)
+        await wait_until(lambda: _flagged_is(world, 2), within=30)
+        assert await world.scalar("select count(*) from alerts where kind = 'post'") == 1
+        await page.goto(url + "/mutes")
+        row = page.locator("tr[data-mute]", has_text="desk_news")
+        await row.get_by_role("button", name="Undo").click()
+        await row.locator(".state").filter(has_text="undone").wait_for()
+    assert await world.scalar("select count(*) from mutes where undone_at is not null") == 1
+
+
+async def test_hostile_posts_render_as_text(world: MonitorWorld) -> None:
+    """Script tags, onerror images, RTL overrides and a huge post show as harmless text."""
+    await _daemon_with(world, *HOSTILE)
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        await page.goto(url + "/")
+        texts = page.locator("article.post .text")
+        assert await texts.count() == len(HOSTILE)
+        shown = "\n".join(await texts.all_inner_texts())
+        assert "<script>window.pwned = 1; alert('xss')</script>" in shown
+        assert '<img src=x onerror="window.pwned = 2">' in shown
+        assert await page.locator("main script, main img, article b").count() == 0
+        assert await page.evaluate("window.pwned === undefined") is True
+        assert dialogs == []
+        bidi = await texts.first.evaluate("node => getComputedStyle(node).unicodeBidi")
+        assert bidi == "isolate"
+        assert await page.locator(".more", has_text="more characters").count() == 1
+        header = page.locator("header.top")
+        assert (await header.inner_text()).startswith("monitor desk")

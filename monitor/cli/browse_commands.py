@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --
 
 T = TypeVar("T")
 FIELDS = [
-    "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link", "flagged",
-    "category",
+    "id", "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link",
+    "flagged", "feedback", "category",
     "categories", "rules", "score", "terms", "spans", "language", "views", "forwards",
     "forward_from", "text",
 ]  # fmt: skip

@@ -55,6 +55,7 @@ def flat_row(stored: StoredPost) -> dict[str, Any]:
     post = stored.post
     top = stored.matches[0] if stored.matches else None
     return {
+        "id": stored.id,
         "channel": post.channel_username or str(post.channel_id),
         "channel_title": post.channel_title,
         "message_id": post.message_id,
@@ -63,6 +64,7 @@ def flat_row(stored: StoredPost) -> dict[str, Any]:
         "deleted_at": post.deleted_at.isoformat() if post.deleted_at else None,
         "link": post.link,
         "flagged": stored.flagged,
+        "feedback": stored.feedback,
         "category": top.category if top else None,
         "categories": sorted({m.category for m in stored.matches}),
         "rules": [m.rule_id for m in stored.matches],

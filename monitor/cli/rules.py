@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.cli.base import cli, fail, handle_errors, options
+from monitor.cli.base import cli, config_option, fail, handle_errors, options
 from monitor.errors import ConfigError
 from monitor.models import Match
 from monitor.rules import RuleSet, load_ruleset
@@ -191,25 +191,49 @@ def highlight(text: str, matches: tuple[Match, ...]) -> Text:
 
 
 @rules.command("eval")
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@config_option
+@click.argument(
+    "file", required=False, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@click.option(
+    "--feedback",
+    "use_feedback",
+    is_flag=True,
+    help="Score on the posts judged in the configured database (with FILE: both).",
+)
 @rule_options
 @click.pass_context
 @handle_errors
 def evaluate(
     ctx: click.Context,
-    file: Path,
+    file: Path | None,
+    use_feedback: bool,
     rule_files: tuple[Path, ...],
     no_default_pack: bool,
     weights: Path | None,
     no_scorer: bool,
 ) -> None:
-    """Score the classifier (rules and scorer) on labelled JSON lines (id, text, label, …)."""
+    """Score the classifier (rules and scorer) on labelled JSON lines (id, text, label, …)
+    in FILE, or on the posts people judged (--feedback): their ids read ``post:N``."""
+    if file is None and not use_feedback:
+        raise click.UsageError("give a FILE of labelled posts, or --feedback, or both")
     ruleset = effective_ruleset(ctx, rule_files, no_default_pack, weights, no_scorer)
-    examples = list(read_examples(file))
-    if not examples:
+    examples = list(read_examples(file)) if file is not None else []
+    if file is not None and not examples:
         raise ConfigError(f"{file}: no examples to score")
+    if use_feedback:
+        examples += feedback_examples(ctx)
+        click.echo(f"scoring {len(examples)} labelled posts")
     report = score(ruleset, examples)
     _print_report(report)
+
+
+def feedback_examples(ctx: click.Context) -> list[Example]:
+    """The posts judged in the configured database, as labelled examples."""
+    from monitor.cli.context import load_cli_config
+    from monitor.cli.feedback_commands import stored_examples
+
+    return stored_examples(load_cli_config(ctx))
 
 
 def read_examples(path: Path) -> Iterator[Example]:

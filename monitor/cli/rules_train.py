@@ -11,14 +11,21 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.base import handle_errors
-from monitor.cli.rules import _print_report, effective_ruleset, read_examples, rules
+from monitor.cli.base import config_option, handle_errors
+from monitor.cli.rules import (
+    _print_report,
+    effective_ruleset,
+    feedback_examples,
+    read_examples,
+    rules,
+)
 from monitor.errors import ConfigError, MonitorError
 from monitor.rules.scorer import dump_weights
 from monitor.rules.training import CORPUS, Options, shipped_corpus, train
 
 
 @rules.command("train")
+@config_option
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option(
     "--out",
@@ -51,6 +58,12 @@ from monitor.rules.training import CORPUS, Options, shipped_corpus, train
     help="A rule file whose rules become features (repeatable); overrides the config's [rules].",
 )
 @click.option("--no-default-pack", is_flag=True, help="Leave out the shipped pack's rules.")
+@click.option(
+    "--feedback",
+    "use_feedback",
+    is_flag=True,
+    help="Train on the posts judged in the configured database too.",
+)
 @click.pass_context
 @handle_errors
 def train_command(
@@ -62,6 +75,7 @@ def train_command(
     calibration_file: Path | None,
     rule_files: tuple[Path, ...],
     no_default_pack: bool,
+    use_feedback: bool,
 ) -> None:
     """Fit the scorer on labelled JSON lines (FILES, plus the shipped corpus); write --out.
 
@@ -71,6 +85,8 @@ def train_command(
     ruleset = effective_ruleset(ctx, rule_files, no_default_pack, no_scorer=True)
     sources = [*([] if no_corpus else shipped_corpus()), *files]
     examples = [example for path in sources for example in read_examples(path)]
+    judged = feedback_examples(ctx) if use_feedback else []
+    examples += judged
     calibration = list(read_examples(calibration_file)) if calibration_file else []
     try:
         trained = train(ruleset, examples, Options(folds=folds), calibration)
@@ -78,7 +94,10 @@ def train_command(
         raise ConfigError(f"rules train: {error}") from None
     except RuntimeError as error:  # numpy missing
         raise MonitorError(str(error)) from None
-    click.echo(f"{len(examples)} labelled posts from {len(sources)} files; cross-validated:")
+    stored = f" and {len(judged)} judged in the database" if use_feedback else ""
+    click.echo(
+        f"{len(examples)} labelled posts from {len(sources)} files{stored}; cross-validated:"
+    )
     _print_report(trained.report)
     thresholds = dict(zip(trained.weights.categories, trained.weights.thresholds, strict=True))
     if calibration:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Integer, Select, String, and_, cast, exists, func, or_, s
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.storage.export import ExportRow, export_columns, export_row, match_cells
+from monitor.storage.feedback import latest_labels
 from monitor.storage.rows import (
     StoredPost,
     alerts_t,
@@ -171,7 +172,11 @@ class Browser:
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(filtered_query(criteria)))
             matches = await matches_for(conn, [row.id for row in rows])
-        return [stored_post(row, matches.get(row.id, ())) for row in rows]
+            labels = await latest_labels(conn, [row.id for row in rows])
+        return [
+            replace(stored_post(row, matches.get(row.id, ())), feedback=labels.get(row.id))
+            for row in rows
+        ]
 
     async def unknown_filter(self, criteria: PostFilter) -> str | None:
         """Say which ``channel`` or ``rule`` of ``criteria`` the database has never seen.
@@ -224,8 +229,12 @@ class Browser:
     ) -> list[tuple[int, ExportRow]]:
         async with self.engine.connect() as conn:
             rows = list(await conn.execute(export_page_query(criteria, after_id, batch)))
-            matches = await match_cells(conn, [row[0] for row in rows])
-        return [(row[0], export_row(row, matches.get(row[0], ()))) for row in rows]
+            ids = [row[0] for row in rows]
+            matches = await match_cells(conn, ids)
+            labels = await latest_labels(conn, ids)
+        return [
+            (row[0], export_row(row, matches.get(row[0], ()), labels.get(row[0]))) for row in rows
+        ]
 
     async def stats(self, since: datetime | None) -> list[StatsRow]:
         """Return posts and flags per channel, and flags per channel and category."""

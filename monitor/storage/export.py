@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from monitor.storage.rows import CHUNK, _channel_column, channels_t, matches_t, posts_t
 
 EXPORT_FIELDS = (
-    "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link", "flagged",
-    "category", "categories", "rules", "score", "terms", "spans", "language", "views", "forwards",
-    "forward_from", "text",
+    "id", "channel", "channel_title", "message_id", "date", "edit_date", "deleted_at", "link",
+    "flagged", "feedback", "category", "categories", "rules", "score", "terms", "spans",
+    "language", "views", "forwards", "forward_from", "text",
 )  # fmt: skip
 LIST_FIELDS = tuple(
     i for i, name in enumerate(EXPORT_FIELDS) if name in ("categories", "rules", "terms", "spans")
@@ -127,13 +127,17 @@ def _lists(spans: set[tuple[int, int]]) -> list[list[int]]:
     return [list(span) for span in sorted(spans)]
 
 
-def export_row(row: Sequence[Any], matches: Sequence[MatchCells]) -> ExportRow:
-    """One post as the tuple of its ``EXPORT_FIELDS`` values (lists still lists)."""
-    _, telegram_id, username, title, message_id, date, edit, deleted, flagged = row[:9]
+def export_row(
+    row: Sequence[Any], matches: Sequence[MatchCells], feedback: str | None = None
+) -> ExportRow:
+    """One post as the tuple of its ``EXPORT_FIELDS`` values (lists still lists), with the
+    label of its current feedback."""
+    post_id, telegram_id, username, title, message_id, date, edit, deleted, flagged = row[:9]
     language, views, forwards, forward_from, text = row[9:]
     channel = username or str(telegram_id or 0)
     place = username if username else f"c/{telegram_id or 0}"
     link = f"https://t.me/{place}/{message_id}"
     dates = (date.isoformat(), _iso(edit), _iso(deleted))
     post = (language, views, forwards, forward_from, text)
-    return (channel, title, message_id, *dates, link, flagged, *_match_fields(matches), *post)
+    head = (post_id, channel, title, message_id, *dates, link, flagged, feedback)
+    return (*head, *_match_fields(matches), *post)

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.errors import FeedbackError
 from monitor.rules.schema import CATEGORIES
-from monitor.storage.mutes import Mute, MuteStore
-from monitor.storage.rows import CHUNK, matches_for, posts_t
+from monitor.storage.mutes import Mute, MuteStore, channel_named
+from monitor.storage.rows import CHUNK, channels_t, matches_for, posts_t
 from monitor.storage.tables import FeedbackRow, utcnow
 
 __all__ = ["LABELS", "Feedback", "FeedbackStore", "LabelledPost", "Mute", "check_feedback"]
@@ -50,6 +50,7 @@ class LabelledPost(NamedTuple):
     positive: bool
     category: str | None
     language: str | None
+    post_id: int = 0
 
 
 def check_feedback(label: str, category: str | None) -> str | None:
@@ -85,6 +86,17 @@ def _latest_ids(post_ids: list[int] | None = None) -> Any:
     if post_ids is not None:
         query = query.where(feedback_t.c.post_id.in_(post_ids))
     return query
+
+
+async def latest_labels(conn: AsyncConnection, post_ids: Iterable[int]) -> dict[int, str]:
+    """Return the current feedback label of each of ``post_ids`` that has one."""
+    ids = sorted(set(post_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        latest = _latest_ids(ids[start : start + CHUNK])
+        query = select(feedback_t.c.post_id, feedback_t.c.label).where(feedback_t.c.id.in_(latest))
+        found.update((row.post_id, row.label) for row in await conn.execute(query))
+    return found
 
 
 class FeedbackStore(MuteStore):
@@ -142,6 +154,15 @@ class FeedbackStore(MuteStore):
         async with self.engine.connect() as conn:
             return [_feedback(row) for row in await conn.execute(query)]
 
+    async def post_id_of(self, channel: str, message_id: int) -> int | None:
+        """Return the row id of a channel's stored post (``@name``, name or id), if stored."""
+        query = select(posts_t.c.id).where(
+            posts_t.c.message_id == message_id,
+            posts_t.c.channel_id.in_(select(channels_t.c.id).where(channel_named(channel))),
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query.limit(1))).scalar_one_or_none()
+
     async def labelled_posts(self, batch: int = CHUNK) -> AsyncIterator[LabelledPost]:
         """Yield each judged post, by post id, as an example for evaluation and training.
 
@@ -181,6 +202,7 @@ async def _labelled_page(
             row.label != "false_positive",
             row.category or next((m.category for m in matches.get(row.post_id, ())), None),
             row.language,
+            row.post_id,
         )
         for row in rows
         if row.text

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.errors import FeedbackError
 from monitor.models import Match, Post
+from monitor.rules.scorer import SCORER_ID
 from monitor.storage.rows import StoreBase, channels_t
 from monitor.storage.tables import MuteRow, utcnow
 
@@ -48,15 +49,10 @@ class Mute:
             return "expired"
         return "active"
 
-    def silences(self, post: Post, matches: Sequence[Match]) -> bool:
-        """Tell whether this mute holds back the alert of ``post`` flagged by ``matches``.
-
-        A rule mute holds it back only when every match is that rule's (another rule that
-        fired still alerts); ``muting`` combines several rule mutes.
-        """
-        if self.kind == "channel":
-            return self.target in channel_keys(post.channel_username, post.channel_id)
-        return bool(matches) and all(m.rule_id == self.target for m in matches)
+    def holds_channel(self, post: Post) -> bool:
+        """Tell whether this is a channel mute of ``post``'s channel."""
+        keys = channel_keys(post.channel_username, post.channel_id)
+        return self.kind == "channel" and self.target in keys
 
 
 def channel_keys(username: str | None, telegram_id: int | None) -> set[str]:
@@ -67,18 +63,29 @@ def channel_keys(username: str | None, telegram_id: int | None) -> set[str]:
     return keys
 
 
+def deciding_rules(matches: Sequence[Match]) -> set[str]:
+    """The rules that flagged a post, as a rule mute sees them.
+
+    The scorer's verdict (``scorer``) rides on the rules that fired, so those decide; a post
+    the scorer flagged on its words alone has only ``scorer`` (``mute rule scorer`` holds
+    those back).
+    """
+    fired = {match.rule_id for match in matches}
+    return fired - {SCORER_ID} or fired
+
+
 def muting(mutes: Iterable[Mute], post: Post, matches: Sequence[Match]) -> Mute | None:
     """Return the active mute that holds back the alert of ``post``, or None (pure).
 
     A channel mute of the post's channel does; so do rule mutes covering every rule that
-    fired (the first of them is returned).
+    flagged it (a post another rule flagged still alerts). The first such mute is returned.
     """
     active = list(mutes)
     for mute in active:
-        if mute.kind == "channel" and mute.silences(post, matches):
+        if mute.holds_channel(post):
             return mute
     rules = {m.target: m for m in active if m.kind == "rule"}
-    fired = {match.rule_id for match in matches}
+    fired = deciding_rules(matches)
     if fired and fired <= rules.keys():
         return rules[min(fired)]
     return None
@@ -132,8 +139,10 @@ async def read_active(conn: AsyncConnection, now: datetime) -> list[Mute]:
     return [_mute(row) for row in await conn.execute(active_query(now))]
 
 
-def _known_channel(target: str) -> Any:
-    """The stored channel a (normalized) mute target names: by username, id or reference."""
+def channel_named(given: str) -> Any:
+    """The condition on ``channels`` for the channel ``given`` names: ``@name``, a t.me
+    link, a username, a (marked) Telegram id or the configured reference."""
+    target = normalize_target("channel", given)
     conditions = [
         func.lower(channels_t.c.username) == target,
         func.lower(channels_t.c.ref) == target,
@@ -141,9 +150,7 @@ def _known_channel(target: str) -> Any:
     ]
     if target.isdigit():
         conditions.append(channels_t.c.telegram_id == int(target))
-    return select(channels_t.c.username, channels_t.c.telegram_id, channels_t.c.ref).where(
-        or_(*conditions)
-    )
+    return or_(*conditions)
 
 
 class MuteStore(StoreBase):
@@ -171,7 +178,7 @@ class MuteStore(StoreBase):
         until = _until(hours, moment)
         async with self.engine.begin() as conn:
             if kind == "channel":
-                name = await self._channel_target(conn, target, name)
+                name = await self._channel_target(conn, target)
             values = {"kind": kind, "target": name, "until": until, "created_at": moment}
             inserted = await conn.execute(
                 mutes_t.insert().values(**values, who=who[:255]).returning(mutes_t.c.id)
@@ -179,13 +186,15 @@ class MuteStore(StoreBase):
             mute_id = int(inserted.scalar_one())
         return Mute(mute_id, kind, name, until, moment, who[:255])
 
-    async def _channel_target(self, conn: AsyncConnection, given: str, name: str) -> str:
-        row = (await conn.execute(_known_channel(name).limit(1))).first()
+    async def _channel_target(self, conn: AsyncConnection, given: str) -> str:
+        columns = (channels_t.c.username, channels_t.c.telegram_id)
+        found = select(*columns).where(channel_named(given)).limit(1)
+        row = (await conn.execute(found)).first()
         if row is None:
             known = sorted(f"@{n}" for n in await conn.scalars(select(channels_t.c.username)) if n)
             listed = ", ".join(known[:20]) or "none stored yet"
             raise FeedbackError(f"no channel {given!r} is monitored (known: {listed})")
-        return str(row.username or row.telegram_id or name).lower()
+        return str(row.username or row.telegram_id or normalize_target("channel", given)).lower()
 
     async def active_mutes(self, now: datetime | None = None) -> list[Mute]:
         """Return the mutes in force at ``now`` (default: now), oldest first."""

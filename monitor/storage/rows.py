@@ -38,13 +38,18 @@ class StoreBase:
 
 @dataclass(frozen=True)
 class StoredPost:
-    """A stored post with its channel and matches (best first), for browsing and export."""
+    """A stored post with its channel and matches (best first), for browsing and export.
+
+    ``feedback`` is the label of its current feedback (confirmed, false_positive, missed),
+    where the reader asked for it.
+    """
 
     id: int
     post: Post
     flagged: bool
     language: str | None
     matches: tuple[Match, ...]
+    feedback: str | None = None
 
 
 def _channel_column(column: Any) -> Any:

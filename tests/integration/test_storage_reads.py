@@ -30,6 +30,7 @@ from monitor.storage.browse import (
 )
 from monitor.storage.channel_state import overview_query
 from monitor.storage.export import EXPORT_FIELDS, matches_query
+from monitor.storage.feedback import FeedbackStore
 from monitor.storage.rows import matches_t, posts_t
 from tests.helpers.alerts import make_match, make_post
 from tests.helpers.cli import invoke
@@ -175,7 +176,12 @@ async def test_export_records_are_the_flat_rows(database_url: str) -> None:
         await _seed_varied(seeder)
         browser = Browser(seeder.repository.engine)
         every = PostFilter(flagged_only=False, limit=None)
+        judged = (await browser.posts(every))[0].id
+        await FeedbackStore(seeder.repository.engine).record_feedback(judged, "missed", "awol")
         expected = [flat_row(p) for p in reversed(await browser.posts(every))]
         exported = [record async for batch in browser.export_rows(every, 3) for record in batch]
     assert [dict(zip(EXPORT_FIELDS, r, strict=True)) for r in exported] == expected
+    assert [(row["id"], row["feedback"]) for row in expected if row["feedback"]] == [
+        (judged, "missed")
+    ]
     assert [len(row["rules"]) for row in expected] == [0, 1, 2, 3]

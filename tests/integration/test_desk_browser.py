@@ -15,6 +15,7 @@ import pytest
 
 from tests.helpers.desk import browser_page, serve_desk
 from tests.helpers.monitor_world import MonitorWorld, wait_until
+from tests.helpers.processes import monitor
 
 pytestmark = [pytest.mark.telegram, pytest.mark.slow]
 
@@ -29,18 +30,26 @@ HOSTILE = [
 ]
 
 
-async def _daemon_with(world: MonitorWorld, *texts: str, username: str = "desk_news") -> Any:
-    """Start the daemon on one channel and post ``texts``; wait until they are stored."""
-    channel = world.server.add_channel(username=username, title="Desk News")
-    world.write_config([f"@{username}"], interval=60)
+async def _daemon_with(world: MonitorWorld, *texts: str, also: str | None = None) -> Any:
+    """Start the daemon on @desk_news (and @desk_wire), post ``texts`` on the first and
+    ``also`` on the second; wait until they are stored."""
+    news = world.server.add_channel(username="desk_news", title="Desk News")
+    wire = world.server.add_channel(username="desk_wire", title="Desk Wire")
+    world.write_config(["@desk_news", "@desk_wire"], interval=60)
     await world.login()
     world.start_daemon()
-    await wait_until(lambda: world.scalar("select count(*) from channels where joined"))
+    await wait_until(lambda: _joined(world, 2))
     for text in texts:
-        await world.server.post(channel, text)
-    count = len(texts)
+        await world.server.post(news, text)
+    if also is not None:
+        await world.server.post(wire, also)
+    count = len(texts) + (also is not None)
     await wait_until(lambda: _flagged_is(world, count), within=30)
-    return channel
+    return news
+
+
+async def _joined(world: MonitorWorld, count: int) -> bool:
+    return await world.scalar("select count(*) from channels where joined") == count
 
 
 async def _flagged_is(world: MonitorWorld, count: int) -> bool:
@@ -50,16 +59,20 @@ async def _flagged_is(world: MonitorWorld, count: int) -> bool:
 async def test_story_is_highlighted_and_false_positive_is_recorded(
     world: MonitorWorld, tmp_path: Path
 ) -> None:
-    """The story shows with <mark>ed words; "False positive" is stored and shown after reload."""
-    await _daemon_with(world, STORY, SECOND)
+    """The story shows with <mark>ed words and the channel that echoed it; "False positive" is
+    stored, shown after a reload and counted by `monitor rules eval --feedback`."""
+    await _daemon_with(world, STORY, SECOND, also=ECHO)
+    await wait_until(lambda: world.scalar("select count(*) from alerts where merged_into > 0"))
     async with serve_desk(world.config()) as url, browser_page() as page:
         await page.goto(url + "/")
-        story = page.locator("article.post", has_text="Курском")
+        news = page.locator(".channel", has_text="@desk_news")
+        story = page.locator("article.post", has_text="Курском", has=news)
         marked = await story.locator("mark").all_inner_texts()
         assert any(word.lower().startswith("дезертир") for word in marked)
         assert await story.locator(".evidence").inner_text() == (
             "Rules: test-desertion · matched: дезертир"
         )
+        assert await story.locator(".peers").inner_text() == "Same story in: @desk_wire"
         await story.get_by_role("button", name="False positive").click()
         await page.get_by_role("status").filter(has_text="Recorded").wait_for()
         rows = await world.query("select label, who from feedback")
@@ -68,6 +81,9 @@ async def test_story_is_highlighted_and_false_positive_is_recorded(
         shown = await story.locator(".feedback").inner_text()
         assert shown.startswith("false positive · web")
         await _screenshot(page, tmp_path)
+    evaluated = await monitor(world, "rules", "eval", "--feedback")
+    assert evaluated.code == 0, evaluated.stderr
+    assert "(TP 0, FP 1, FN 0, TN 0)" in evaluated.stdout
 
 
 async def _screenshot(page: Any, tmp_path: Path) -> None:
@@ -123,3 +139,22 @@ async def test_hostile_posts_render_as_text(world: MonitorWorld) -> None:
         assert await page.locator(".more", has_text="more characters").count() == 1
         header = page.locator("header.top")
         assert (await header.inner_text()).startswith("monitor desk")
+
+
+async def test_edits_and_deletions_are_shown_as_such(world: MonitorWorld) -> None:
+    """A post the channel edited says when; one it deleted is marked deleted, and stays."""
+    news = await _daemon_with(world, STORY, SECOND)
+    await world.server.edit(news, 1, STORY + " (обновлено)")
+    await world.server.delete(news, [2])
+    await wait_until(
+        lambda: world.scalar("select count(*) from posts where deleted_at is not null")
+    )
+    await wait_until(lambda: world.scalar("select count(*) from posts where edit_date is not null"))
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        edited = page.locator("article.post", has_text="обновлено")
+        deleted = page.locator("article.post.deleted", has_text="Белгороде")
+        assert (await edited.locator(".edited-note").inner_text()).startswith("Edited at ")
+        assert (await deleted.locator(".deleted-note").inner_text()).startswith(
+            "Deleted by the channel at "
+        )

@@ -15,6 +15,7 @@ from monitor.config import Config
 from monitor.web.server import DeskServer
 
 CHROMIUM = Path("/usr/bin/chromium")
+HAVE_CHROMIUM = CHROMIUM.exists()
 
 
 @contextlib.asynccontextmanager
@@ -38,7 +39,7 @@ async def serve_desk(config: Config, listen: str = "127.0.0.1:0") -> AsyncIterat
 @contextlib.asynccontextmanager
 async def browser_page() -> AsyncIterator[Any]:
     """A page in headless chromium driven by Playwright (never its own browser download)."""
-    if not CHROMIUM.exists():
+    if not HAVE_CHROMIUM:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing (.ci/run installs chromium)")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")

@@ -82,8 +82,10 @@ async def test_feedback_is_recorded_and_filters_the_list(world: MonitorWorld) ->
         )
     assert shown["feedback"]["label"] == "false_positive"
     assert [item["id"] for item in judged] == [post["id"]]
-    assert post["id"] not in [item["id"] for item in unjudged] and len(unjudged) == 2
-    assert bad.status_code == 400 and "category" in bad.json()["error"]
+    assert post["id"] not in [item["id"] for item in unjudged]
+    assert len(unjudged) == 2
+    assert bad.status_code == 400
+    assert "category" in bad.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -117,8 +119,10 @@ async def test_token_guards_every_request(world: MonitorWorld) -> None:
         page = await client.get("/")
         good = await client.get("/api/posts", headers={"Authorization": "Bearer s3cret-desk-token"})
     assert (refused.status_code, wrong.status_code) == (401, 401)
-    assert page.status_code == 303 and page.headers["location"] == "/login"
-    assert good.status_code == 200 and len(good.json()) == 3
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login"
+    assert good.status_code == 200
+    assert len(good.json()) == 3
 
 
 async def test_foreign_host_is_refused_without_token(world: MonitorWorld) -> None:

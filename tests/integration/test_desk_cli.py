@@ -29,7 +29,8 @@ def test_beyond_loopback_without_token_refuses_in_one_line(tmp_path: Path) -> No
     assert result.code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "web.listen" in lines[0] and "MONITOR_WEB_TOKEN" in lines[0]
+    assert "web.listen" in lines[0]
+    assert "MONITOR_WEB_TOKEN" in lines[0]
 
 
 def test_with_a_token_it_serves_and_never_shows_the_token(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from monitor.errors import ConfigError
@@ -21,7 +23,8 @@ from monitor.web.views import Segment, segments
             id="one-span",
         ),
         pytest.param(
-            "abcdef", [(1, 3), (2, 5)], [Segment("a", False), Segment("bcde", True), Segment("f", False)],
+            "abcdef", [(1, 3), (2, 5)],
+            [Segment("a", False), Segment("bcde", True), Segment("f", False)],
             id="overlapping-joined",
         ),
         pytest.param("abc", [(1, 99)], [Segment("a", False), Segment("bc", True)], id="clamped"),
@@ -52,8 +55,10 @@ def test_filter_reads_every_parameter() -> None:
         "none",
         20,
     )
-    assert criteria.since is not None and criteria.since.isoformat() == "2026-12-01T00:00:00+00:00"
-    assert criteria.until is not None and criteria.until.isoformat() == "2026-12-03T00:00:00+00:00"
+    assert criteria.since is not None
+    assert criteria.since.isoformat() == "2026-12-01T00:00:00+00:00"
+    assert criteria.until is not None
+    assert criteria.until.isoformat() == "2026-12-03T00:00:00+00:00"
 
 
 def test_cursor_round_trips() -> None:
@@ -83,7 +88,7 @@ def test_bad_filters_name_the_parameter(params: dict[str, str], named: str) -> N
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("127.8.9.1", True), ("::1", True), ("localhost", True),
-     ("0.0.0.0", False), ("192.168.1.5", False), ("::", False), ("desk.example", False)],
+     ("10.1.2.3", False), ("192.168.1.5", False), ("::", False), ("desk.example", False)],
 )  # fmt: skip
 def test_loopback(host: str, loopback: bool) -> None:
     """Only loopback addresses and `localhost` count as loopback."""
@@ -101,7 +106,7 @@ def test_listen_addresses() -> None:
 def test_exposure_needs_a_token_beyond_loopback() -> None:
     """Beyond loopback without a token is refused, naming the key and the fix; a token or
     loopback is fine."""
-    with pytest.raises(ConfigError, match="web.listen: 0.0.0.0 is beyond loopback"):
-        check_exposure("0.0.0.0", None, "monitor.toml")
-    check_exposure("0.0.0.0", "a-token", "monitor.toml")
+    with pytest.raises(ConfigError, match=re.escape("web.listen: 10.1.2.3 is beyond loopback")):
+        check_exposure("10.1.2.3", None, "monitor.toml")
+    check_exposure("10.1.2.3", "a-token", "monitor.toml")
     check_exposure("127.0.0.1", None, "monitor.toml")

@@ -23,6 +23,7 @@ COVERED_ELSEWHERE = {
     "login": "tests/integration/test_login.py",
     "run": "tests/integration/test_daemon_process.py",
     "test-server": "tests/integration/test_test_server_seed.py",
+    "web": "tests/integration/test_desk_cli.py",
 }
 # `monitor health` exits 1 when no daemon runs, which is what it should say here.
 EXPECTED_CODES = {"health": 1}

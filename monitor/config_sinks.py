@@ -84,6 +84,8 @@ class TelegramSinkSettings(SinkSettings):
     bot_token: SecretStr | None = None
     bot_token_file: Path | None = None
     as_account: bool = False
+    # Feedback buttons under each alert (a bot only; heard while `monitor run` runs).
+    buttons: bool = True
 
     _resolve = field_validator("bot_token_file")(resolve_path)
 

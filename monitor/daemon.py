@@ -177,6 +177,8 @@ class Daemon:
                 if isinstance(sink, TelegramBotSink) and sink.settings.as_account:
                     sink.use_client(client)  # one session, one connection
             self.dispatcher = self._dispatcher(repository, prepared.sinks)
+            if not self.once:
+                listen_for_presses(repository, prepared.sinks)
             return await self._serve(repository, client, prepared.ruleset)
         finally:
             with contextlib.suppress(Exception):
@@ -478,6 +480,18 @@ class Daemon:
         with contextlib.suppress(OSError):
             await asyncio.to_thread(self.config.metrics.heartbeat_file.unlink, missing_ok=True)
         log.info("daemon_stopped")
+
+
+def listen_for_presses(repository: Repository, sinks: dict[str, Any]) -> None:
+    """Have the Telegram bot sinks hear their alerts' buttons and record the presses."""
+    from monitor.alerts.presses import PressRecorder
+    from monitor.alerts.telegram_bot import TelegramBotSink
+    from monitor.storage.feedback import FeedbackStore
+
+    recorder = PressRecorder(FeedbackStore(repository.engine))
+    for sink in sinks.values():
+        if isinstance(sink, TelegramBotSink):
+            sink.listen(recorder.record)
 
 
 def daemon_totals(watcher: ChannelWatcher) -> dict[str, int]:

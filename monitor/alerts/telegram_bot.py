@@ -15,6 +15,11 @@ messages when it has as many parts, else it answers the first with the new versi
 part fails after others went out, the sink remembers what was sent, in memory, and the retry
 sends only the rest.
 
+As a bot with ``buttons`` on, an alert about a post carries feedback buttons (confirmed, false
+positive, mute the channel 24 h) under its last part; edits keep them. While the daemon
+listens (``listen``), the bot's client receives updates, and a press is handed to the
+recorder, answered with a short notice, and the keyboard edited to show what was recorded.
+
 Errors: FloodWait and slow mode become ``AlertError(retry_after=...)``; 5xx, flood and network
 errors are retryable; 400/401/403 answers (chat gone, bot not a member, bad token) are
 permanent. This module must not sleep out a flood wait (the dispatcher paces), and never
@@ -25,18 +30,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
-from telethon import TelegramClient, errors, functions, types
+from telethon import Button, TelegramClient, errors, events, functions, types
 
+from monitor.alerts.buttons import Keyboard, Press, keyboard, parse_press
 from monitor.alerts.format import Message
 from monitor.alerts.sink import SendResult
 from monitor.config import Config, TelegramSettings, TelegramSinkSettings
 from monitor.errors import AlertError, ConfigError
+from monitor.logs import get_logger
 from monitor.models import Alert
 
+log = get_logger("monitor.alerts.telegram_bot")
+# Records a press: (press, sink name, the message it was under, who) -> answer and keyboard.
+PressHandler = Callable[..., Awaitable[Any]]
+_BUTTON_EVENTS = frozenset({"alert", "update"})
 _INVITE = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/(?:\+|joinchat/)([\w-]+)/?$")
 
 
@@ -106,6 +117,9 @@ class TelegramBotSink:
         self._owns_client = client is None
         self._peer: Any = None
         self._partial: dict[tuple[int, ...], list[int]] = {}
+        self._on_press: PressHandler | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._connecting = asyncio.Lock()
 
     @classmethod
     def from_config(cls, settings: TelegramSinkSettings, config: Config) -> TelegramBotSink:
@@ -145,6 +159,11 @@ class TelegramBotSink:
         self._client, self._owns_client, self._peer = client, False, None
 
     async def _connect(self) -> Any:
+        # One connection at a time: the listener's background connect and a send may meet.
+        async with self._connecting:
+            return await self._connect_once()
+
+    async def _connect_once(self) -> Any:
         if self._client is not None:
             if self._owns_client and not self._client.is_connected():
                 # Telethon stops reconnecting after a few attempts; try again on each send.
@@ -153,14 +172,17 @@ class TelegramBotSink:
             return self._client
         from monitor.telegram.session import build_client
 
+        listening = self._on_press is not None
         if self.settings.as_account:
             client = build_client(self.telegram, receive_updates=False)
         else:  # in memory: processes never share a bot session (see the module docstring)
-            client = build_client(self.telegram, session="", receive_updates=False)
+            client = build_client(self.telegram, session="", receive_updates=listening)
         with translated("connect to Telegram"):
             await client.connect()
             if not await client.is_user_authorized():
                 await self._authorize(client)
+        if listening:
+            client.add_event_handler(self._pressed, events.CallbackQuery())
         self._client = client
         return client
 
@@ -198,6 +220,63 @@ class TelegramBotSink:
         updates = await client(functions.messages.ImportChatInviteRequest(link))
         return await client.get_input_entity(updates.chats[0])
 
+    @property
+    def has_buttons(self) -> bool:
+        """Tell whether alerts carry feedback buttons (a bot with ``buttons`` on)."""
+        return self.settings.buttons and not self.settings.as_account
+
+    def listen(self, on_press: PressHandler) -> None:
+        """Hear presses of the alerts' buttons from now on, handing each to ``on_press``.
+
+        The bot connects in the background (a Telegram that does not answer delays nothing;
+        the next alert connects it). Does nothing for a sink without buttons.
+        """
+        if not self.has_buttons or self._on_press is not None:
+            return
+        self._on_press = on_press
+        if self._client is None:
+            self._listener = asyncio.create_task(self._connect_quietly())
+
+    async def _connect_quietly(self) -> None:
+        try:
+            await self._connect()
+        except AlertError as error:
+            log.warning("alert_buttons_not_heard", sink=self.name, error=str(error))
+
+    def _buttons(self, alert: Alert | None, message: Message) -> Any:
+        if not self.has_buttons or alert is None or alert.alert_id <= 0:
+            return None
+        if message.event not in _BUTTON_EVENTS:
+            return None
+        return telegram_buttons(keyboard(alert.alert_id))
+
+    async def _pressed(self, event: Any) -> None:
+        """Record a button press and show it; never raises (a handler error stops nothing)."""
+        press = parse_press(bytes(event.data or b""))
+        on_press = self._on_press
+        if press is None or on_press is None:
+            return
+        try:
+            await self._record(event, press, on_press)
+        except Exception:
+            log.exception("alert_press_crashed", sink=self.name, alert_id=press.alert_id)
+
+    async def _record(self, event: Any, press: Press, on_press: PressHandler) -> None:
+        sender = await event.get_sender()
+        who = f"telegram:@{sender.username}" if getattr(sender, "username", None) else None
+        who = who or f"telegram:{event.sender_id}"
+        outcome = await on_press(press, sink=self.name, message_id=event.message_id, who=who)
+        with translated(f"answer a press in {self.settings.chat}"):
+            await event.answer(outcome.answer)
+        if outcome.judged is None:
+            return
+        markup = telegram_buttons(keyboard(press.alert_id, outcome.judged))
+        with (
+            translated(f"edit message {event.message_id} in {self.settings.chat}"),
+            suppress(errors.MessageNotModifiedError),
+        ):
+            await event.edit(buttons=markup)
+
     async def send(self, alert: Alert | None, message: Message) -> SendResult | None:
         """Send (or, for an update, edit) the message's HTML parts in the chat.
 
@@ -207,30 +286,41 @@ class TelegramBotSink:
         client = await self._connect()
         peer = await self._target(client)
         previous = parse_ref(message.replaces)
+        buttons = self._buttons(alert, message)
         if previous and len(previous) == len(message.html):
-            ids = await self._edit(client, peer, previous, message)
+            ids = await self._edit(client, peer, previous, message, buttons)
         else:
-            ids = await self._send_parts(client, peer, message, reply_to=previous[:1])
+            ids = await self._send_parts(client, peer, message, previous[:1], buttons)
         return SendResult(ref=f"{self.settings.chat}:{','.join(map(str, ids))}", messages=len(ids))
 
     async def _send_parts(
-        self, client: Any, peer: Any, message: Message, reply_to: list[int]
+        self, client: Any, peer: Any, message: Message, reply_to: list[int], buttons: Any
     ) -> list[int]:
         sent = self._partial.setdefault(message.alert_ids, [])
-        for part in message.html[len(sent) :]:
+        last = len(message.html) - 1
+        for index in range(len(sent), len(message.html)):
             with translated(f"send to {self.settings.chat}"):
                 reply = reply_to[0] if reply_to and not sent else None
                 result = await asyncio.wait_for(
                     client.send_message(
-                        peer, part, parse_mode="html", link_preview=False, reply_to=reply
+                        peer,
+                        message.html[index],
+                        parse_mode="html",
+                        link_preview=False,
+                        reply_to=reply,
+                        buttons=buttons if index == last else None,
                     ),
                     SEND_TIMEOUT,  # a request queued on a dead connection would wait forever
                 )
             sent.append(int(result.id))
         return self._partial.pop(message.alert_ids)
 
-    async def _edit(self, client: Any, peer: Any, ids: list[int], message: Message) -> list[int]:
+    async def _edit(
+        self, client: Any, peer: Any, ids: list[int], message: Message, buttons: Any
+    ) -> list[int]:
         for message_id, part in zip(ids, message.html, strict=True):
+            # An edit without a keyboard removes it: the last part keeps its buttons.
+            markup = buttons if message_id == ids[-1] else None
             # MessageNotModified: it already says this, an earlier attempt got through.
             with (
                 translated(f"edit message {message_id} in {self.settings.chat}"),
@@ -238,14 +328,29 @@ class TelegramBotSink:
             ):
                 await asyncio.wait_for(
                     client.edit_message(
-                        peer, message_id, part, parse_mode="html", link_preview=False
+                        peer,
+                        message_id,
+                        part,
+                        parse_mode="html",
+                        link_preview=False,
+                        buttons=markup,
                     ),
                     SEND_TIMEOUT,
                 )
         return ids
 
     async def aclose(self) -> None:
-        """Disconnect the client this sink opened (not one it was handed)."""
+        """Stop listening; disconnect the client this sink opened (not one it was handed)."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         client, self._client, self._peer = self._client, None, None
         if client is not None and self._owns_client:
             await client.disconnect()
+
+
+def telegram_buttons(rows: Keyboard) -> list[list[Any]]:
+    """Telethon's inline buttons for a keyboard of (text, callback data) rows."""
+    return [[Button.inline(text, data) for text, data in row] for row in rows]

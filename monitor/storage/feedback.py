@@ -14,16 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import String, Table, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.errors import FeedbackError
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.mutes import Mute, MuteStore, channel_named
-from monitor.storage.rows import CHUNK, channels_t, matches_for, posts_t
+from monitor.storage.rows import CHUNK, alerts_t, channels_t, matches_for, posts_t
 from monitor.storage.tables import FeedbackRow, utcnow
 
-__all__ = ["LABELS", "Feedback", "FeedbackStore", "LabelledPost", "Mute", "check_feedback"]
+__all__ = [
+    "LABELS",
+    "AlertOrigin",
+    "Feedback",
+    "FeedbackStore",
+    "LabelledPost",
+    "Mute",
+    "check_feedback",
+]
 
 feedback_t = cast(Table, FeedbackRow.__table__)
 
@@ -41,6 +50,18 @@ class Feedback:
     who: str
     at: datetime
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertOrigin:
+    """What an alert (outbox row) was about: its sink, the sink's reference, the post and
+    the post's channel as a mute names it (username, else Telegram id)."""
+
+    alert_id: int
+    sink: str
+    external_id: str | None
+    post_id: int
+    channel: str
 
 
 class LabelledPost(NamedTuple):
@@ -74,6 +95,11 @@ def check_feedback(label: str, category: str | None) -> str | None:
     if label == "false_positive" and category is not None:
         raise FeedbackError("a false positive takes no category; leave it out")
     return category
+
+
+def cast_text(column: Any) -> Any:
+    """``column`` as text (a Telegram id as a mute names the channel)."""
+    return sql_cast(column, String)
 
 
 def _feedback(row: Any) -> Feedback:
@@ -153,6 +179,21 @@ class FeedbackStore(MuteStore):
         query = select(feedback_t).where(feedback_t.c.post_id == post_id).order_by(feedback_t.c.id)
         async with self.engine.connect() as conn:
             return [_feedback(row) for row in await conn.execute(query)]
+
+    async def alert_origin(self, alert_id: int) -> AlertOrigin | None:
+        """Return what alert ``alert_id`` was about (None: no such alert about a post)."""
+        channel = func.coalesce(channels_t.c.username, cast_text(channels_t.c.telegram_id))
+        query = (
+            select(alerts_t.c.sink, alerts_t.c.external_id, alerts_t.c.post_id, channel)
+            .join(posts_t, posts_t.c.id == alerts_t.c.post_id)
+            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+            .where(alerts_t.c.id == alert_id)
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return AlertOrigin(alert_id, row[0], row[1], int(row[2]), str(row[3]).lower())
 
     async def post_id_of(self, channel: str, message_id: int) -> int | None:
         """Return the row id of a channel's stored post (``@name``, name or id), if stored."""

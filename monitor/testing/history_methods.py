@@ -166,6 +166,7 @@ def send_message(ctx: RequestContext, request: Any) -> Any:
         sender_id=ctx.me.id,
         views=None if target.megagroup else 1,
         from_client=True,
+        reply_markup=request.reply_markup if ctx.me.bot else None,
     )
     event = ctx.state.add_channel_message(target, message)
     ctx.server.publish(target, event, skip=ctx.conn)
@@ -186,10 +187,13 @@ def edit_message(ctx: RequestContext, request: Any) -> Any:
     if message.sender_id != ctx.me.id and ctx.me.id != target.creator_id:
         raise RpcFault(403, "MESSAGE_AUTHOR_REQUIRED")
     text = message.text if request.message is None else request.message
-    entities = stored_entities(request.entities)
-    if text == message.text and entities == message.entities:
+    entities = message.entities if request.message is None else stored_entities(request.entities)
+    # As on Telegram, an edit without a keyboard removes the one the message had.
+    markup = request.reply_markup if ctx.me.bot else None
+    if text == message.text and entities == message.entities and markup == message.reply_markup:
         raise RpcFault(400, "MESSAGE_NOT_MODIFIED")
     message.text, message.entities, message.edit_date = text, entities, now()
+    message.reply_markup = markup
     event = target.record("edit", (message.id,), message.edit_date)
     ctx.server.publish(target, event, skip=ctx.conn)
     return ctx.server.channel_updates(target, event, ctx.me.id)

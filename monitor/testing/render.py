@@ -124,6 +124,7 @@ def message_tl(state: ServerState, message: StoredMessage, viewer_id: int | None
         forwards=None if message.views is None else 0,
         edit_date=as_date(message.edit_date) if message.edit_date else None,
         grouped_id=message.grouped_id,
+        reply_markup=message.reply_markup,
     )
 
 

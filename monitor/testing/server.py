@@ -17,13 +17,19 @@ from typing import Any, NamedTuple
 from telethon.tl import types
 
 # Importing the method modules registers their handlers in ``dispatch.HANDLERS``.
-from monitor.testing import auth_methods, history_methods, peer_methods, update_methods  # noqa: F401
+from monitor.testing import (  # noqa: F401  the handlers register themselves
+    auth_methods,
+    button_methods,
+    history_methods,
+    peer_methods,
+    update_methods,
+)
 from monitor.testing.crypto import ServerKey, server_key
 from monitor.testing.dispatch import HANDLERS, RequestContext, tl_name, unwrap
 from monitor.testing.faults import Faults, ResolveBudget
 from monitor.testing.mtproto import AuthRecord, MTProtoConnection, RpcFault
 from monitor.testing.render import DC_ID, as_date, channel_tl, peers_of
-from monitor.testing.state import ChannelEvent, ChannelRecord, ServerState, now
+from monitor.testing.state import ChannelEvent, ChannelRecord, ServerState, UserRecord, now
 from monitor.testing.world import WorldApi
 
 
@@ -157,6 +163,16 @@ class TelegramTestServer(ServerCore, WorldApi):
         server = cls(**kwargs)
         load_seed(server, Path(path))
         return server
+
+    def press_button(
+        self, chat: ChannelRecord, message_id: int, data: bytes, user: UserRecord
+    ) -> int:
+        """Press an inline button under a bot's message as ``user``; return the query id."""
+        return button_methods.press(self, chat, message_id, data, user)
+
+    def callback_answer(self, query_id: int) -> str | None:
+        """The bot's answer to the press ``query_id`` (None until it answered)."""
+        return self.state.callback_answers.get(query_id)
 
     @property
     def login_code(self) -> str:

@@ -65,6 +65,7 @@ class StoredMessage:
     edit_date: int | None = None
     owner_id: int | None = None  # private boxes: whose box this copy lives in
     from_client: bool = False  # sent through the API (not posted by the test harness)
+    reply_markup: Any = None  # a bot's inline keyboard (``ReplyInlineMarkup``), as sent
     twin: StoredMessage | None = field(default=None, repr=False)  # the other box's copy
 
     @property
@@ -155,6 +156,9 @@ class ServerState:
     users: dict[int, UserRecord] = field(default_factory=dict)
     channels: dict[int, ChannelRecord] = field(default_factory=dict)
     auth_keys: dict[int, Any] = field(default_factory=dict, repr=False)
+    # Button presses by query id: (chat id, message id, data, presser) and the bot's answer.
+    presses: dict[int, tuple[int, int, bytes, int]] = field(default_factory=dict)
+    callback_answers: dict[int, str | None] = field(default_factory=dict)
     _user_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(7_000_001))
     _channel_ids: itertools.count[int] = field(
         default_factory=lambda: itertools.count(1_900_000_001)

@@ -42,12 +42,27 @@ class SentMessage:
     entities: list[Any]
     sender_id: int | None
     edited: bool
+    buttons: tuple[tuple[tuple[str, bytes], ...], ...] = ()  # rows of (text, callback data)
 
     @property
     def html(self) -> str:
         """The text with its entities rendered back to HTML by Telethon."""
         rendered: str = html.unparse(self.text, self.entities)
         return rendered
+
+
+def buttons_of(message: StoredMessage) -> tuple[tuple[tuple[str, bytes], ...], ...]:
+    """The inline keyboard of a message as rows of (text, callback data)."""
+    rows = getattr(message.reply_markup, "rows", None) or []
+    return tuple(
+        tuple((button.text, callback_data(button)) for button in row.buttons) for row in rows
+    )
+
+
+def callback_data(button: Any) -> bytes:
+    """A callback button's data (older layers keep it on the button, newer on its type)."""
+    data = getattr(button, "data", None) or getattr(getattr(button, "type", None), "data", None)
+    return bytes(data or b"")
 
 
 class WorldApi:
@@ -206,4 +221,7 @@ class WorldApi:
             found = [m for m in peer.live() if m.from_client]
         else:
             found = [m for m in peer.inbox if not m.out]
-        return [SentMessage(m.id, m.text, list(m.entities), m.sender_id, m.edited) for m in found]
+        return [
+            SentMessage(m.id, m.text, list(m.entities), m.sender_id, m.edited, buttons_of(m))
+            for m in found
+        ]

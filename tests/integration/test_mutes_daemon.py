@@ -9,8 +9,10 @@ import pytest
 
 from monitor.storage.engine import create_engine
 from monitor.storage.feedback import FeedbackStore
+from monitor.testing.world import SentMessage
 from tests.helpers.cli import invoke
 from tests.helpers.monitor_world import MonitorWorld, wait_until
+from tests.helpers.telegram_server import BOT_TOKEN
 
 pytestmark = pytest.mark.telegram
 
@@ -76,3 +78,40 @@ async def test_a_rule_muted_from_the_cli_holds_back_its_alerts(world: MonitorWor
     await wait_until(lambda: _flagged(world, "mute_c", held))
     assert await _alerts_of(world, "mute_c", held) == 0
     assert await world.stop_daemon(daemon) == 0
+
+
+async def test_the_alerts_mute_button_stops_the_running_daemon_alerting(
+    world: MonitorWorld,
+) -> None:
+    """A press of "mute channel 24 h" under a bot's alert: the next story is stored, not sent."""
+    bot = world.server.add_bot(BOT_TOKEN, "alerts_bot")
+    ann = world.server.add_user(phone="+99966 1 0009", first_name="Ann", username="ann")
+    group = world.server.add_group("Alerts", members=[bot, ann], username="alerts_chat")
+    channel = world.server.add_channel(username="mute_d", title="Mute D")
+    sink = (
+        '[[alerts]]\nkind = "telegram"\nname = "chat"\nchat = "@alerts_chat"\n'
+        f'bot_token = "{BOT_TOKEN}"\n'
+    )
+    world.write_config(["@mute_d"], extra=sink, interval=3600)
+    await world.login()
+    daemon = world.start_daemon()
+    await wait_until(lambda: world.scalar("select count(*) from channels where joined"))
+    await world.server.post(channel, FLAGGED)
+
+    async def sent() -> list[SentMessage]:
+        return world.server.sent_messages(group)
+
+    [alert] = await wait_until(sent, within=20)
+    mute = next(data for text, data in alert.buttons[0] if text.startswith("🔇"))
+    query = world.server.press_button(group, alert.id, mute, ann)
+
+    async def answered() -> str | None:
+        return world.server.callback_answer(query)
+
+    assert (await wait_until(answered)).startswith("Channel muted for 24 h")
+    held = await world.server.post(channel, FLAGGED + " снова")
+    await wait_until(lambda: _flagged(world, "mute_d", held))
+    assert await _alerts_of(world, "mute_d", held) == 0
+    assert await world.scalar("select who from mutes") == "telegram:@ann"
+    assert await world.stop_daemon(daemon) == 0
+    assert len(world.server.sent_messages(group)) == 1

@@ -45,7 +45,7 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
 def _cursor(text: str) -> Cursor | None:
     if not text:
         return None
-    date, _, post_id = text.rpartition("~")
+    date, _, post_id = text.replace(" ", "+").rpartition("~")  # a "+" unquoted as a space
     try:
         return Cursor(datetime.fromisoformat(date), int(post_id))
     except ValueError:
@@ -78,8 +78,9 @@ def desk_filter(params: Mapping[str, str], default_limit: int = 50) -> DeskFilte
 
 
 def cursor_param(cursor: Cursor) -> str:
-    """The ``after`` value of the page that starts below ``cursor``."""
-    return f"{cursor.date.isoformat()}~{cursor.post_id}"
+    """The ``after`` value of the page that starts below ``cursor`` (URL-safe as it is)."""
+    when = cursor.date.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return f"{when}~{cursor.post_id}"
 
 
 def next_page_query(params: Mapping[str, str], cursor: Cursor) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
 from tests.helpers.desk import serve_desk
-from tests.helpers.monitor_world import MonitorWorld
+from tests.helpers.monitor_world import MonitorWorld, wait_until
 
 pytestmark = pytest.mark.telegram
 
@@ -131,3 +133,22 @@ async def test_foreign_host_is_refused_without_token(world: MonitorWorld) -> Non
     async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
         answer = await client.get("/api/posts", headers={"Host": "rebound.example"})
     assert answer.status_code == 421
+
+
+async def test_monitor_run_serves_the_desk_with_web_listen(world: MonitorWorld) -> None:
+    """With [web] listen, the running daemon serves the desk, and stops it when it stops."""
+    with socket.socket() as probe:  # a free port for the config
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await _stored(world, f'[web]\nlisten = "127.0.0.1:{port}"\n')
+    daemon = world.start_daemon()
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=url) as client:
+
+        async def served() -> int:
+            return len((await client.get("/api/posts")).json())
+
+        assert await wait_until(served) == 3
+        assert await world.stop_daemon(daemon) == 0
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/api/posts")

@@ -147,10 +147,6 @@ class Daemon:
         # Every config problem is found here, before the database or Telegram is touched,
         # by the same checks as `monitor check-config`.
         prepared = prepare(self.config)
-        if self.config.web.listen and not self.once:
-            from monitor.web.server import DeskServer
-
-            DeskServer(self.config, self.config.web.listen).check()  # a token beyond loopback
         telegram = self.config.telegram
         if telegram is None:  # said by prepare(); this tells the type checker
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")

@@ -34,7 +34,10 @@ def prepare(config: Config) -> Prepared:
     from monitor.alerts import build_sinks
 
     where = f"{config.source}: " if config.source else ""
-    problems = [where + line for line in telegram_problems(config) + listen_problems(config)]
+    problems = [
+        where + line
+        for line in telegram_problems(config) + listen_problems(config) + web_problems(config)
+    ]
     ruleset = None
     try:
         ruleset = load_rules(config)
@@ -112,6 +115,17 @@ def listen_problems(config: Config) -> list[str]:
             "choose a free port, or stop what uses it"
         ]
     return []
+
+
+def web_problems(config: Config) -> list[str]:
+    """Say when ``[web] listen`` is beyond loopback without an access token."""
+    if not config.web.listen:
+        return []
+    from monitor.web.security import exposure_problem, parse_listen
+    from monitor.web.server import desk_token
+
+    problem = exposure_problem(parse_listen(config.web.listen)[0], desk_token(config))
+    return [problem] if problem else []
 
 
 def filter_problems(sink: SinkSettings, ruleset: Any) -> list[str]:

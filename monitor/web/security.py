@@ -60,18 +60,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_problem(host: str, token: str | None) -> str | None:
+    """Say why the desk may not listen on ``host`` (beyond loopback without a token)."""
+    if token or is_loopback(host):
+        return None
+    return (
+        f"web.listen: {host} is beyond loopback and the desk has no access token; "
+        "set MONITOR_WEB_TOKEN or [web] token_file, or listen on 127.0.0.1"
+    )
+
+
 def check_exposure(host: str, token: str | None, source: str) -> None:
     """Refuse to listen beyond loopback without an access token.
 
     Raises:
         ConfigError: ``host`` is not loopback and there is no token.
     """
-    if token or is_loopback(host):
-        return
-    raise ConfigError(
-        f"{source}: web.listen: {host} is beyond loopback and the desk has no access token; "
-        "set MONITOR_WEB_TOKEN or [web] token_file, or listen on 127.0.0.1"
-    )
+    problem = exposure_problem(host, token)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
 
 
 def _host_name(request: Request) -> str:

@@ -93,6 +93,16 @@ CASES = {
         "metrics.listen: cannot listen on 127.0.0.1:{port} (Address already in use); choose a "
         "free port",
     ),
+    # [web]
+    "web-beyond-loopback-without-token": Case(
+        TELEGRAM + '[web]\nlisten = "10.1.2.3:8470"\n',
+        "web.listen: 10.1.2.3 is beyond loopback and the desk has no access token; set "
+        "MONITOR_WEB_TOKEN or [web] token_file",
+    ),
+    "web-token-file-missing": Case(
+        TELEGRAM + '[web]\ntoken_file = "desk-token"\n',
+        "web: cannot read {dir}/desk-token: No such file or directory; fix the path",
+    ),
     # [rules]
     "rule-file-invalid": Case(
         TELEGRAM + '[rules]\nfiles = ["mine.toml"]\n',

@@ -39,7 +39,6 @@ class Desk:
     reader: DeskReader
     feedback: FeedbackStore
     templates: Jinja2Templates
-    token_required: bool
 
     async def views(self, posts: list[StoredPost]) -> list[PostView]:
         """Return the posts as desk rows, with their story peers and current feedback."""
@@ -56,11 +55,11 @@ def _templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html"], default=True),
     )
     environment.globals["categories"] = CATEGORIES
-    environment.filters["since"] = _ago
+    environment.filters["utc"] = _utc
     return Jinja2Templates(env=environment)
 
 
-def _ago(moment: datetime | None) -> str:
+def _utc(moment: datetime | None) -> str:
     """``2026-12-04 23:10 UTC`` for a template."""
     return "" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
@@ -74,7 +73,5 @@ def build_app(engine: AsyncEngine, token: str | None) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
     app.state.token = token
-    app.state.desk = Desk(
-        DeskReader(engine), FeedbackStore(engine), _templates(), token is not None
-    )
+    app.state.desk = Desk(DeskReader(engine), FeedbackStore(engine), _templates())
     return app

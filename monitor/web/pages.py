@@ -7,7 +7,6 @@ these routes only read; the login route sets the access-token cookie.
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -80,10 +79,6 @@ async def login(request: Request) -> Response:
     secure = request.url.scheme == "https"
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=secure)
     return response
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 routes = [

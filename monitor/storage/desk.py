@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, not_, or_, select
+from sqlalchemy import Select, and_, exists, func, literal, not_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.storage.browse import _channel_condition
@@ -28,6 +28,7 @@ from monitor.storage.rows import (
     posts_t,
     stored_post,
 )
+from monitor.storage.tables import UTCDateTime
 
 FEEDBACK_STATES = ("none", "confirmed", "false_positive", "missed")
 
@@ -86,9 +87,11 @@ def _feedback_condition(state: str) -> Any:
 
 
 def _below(cursor: Cursor) -> Any:
-    return or_(
-        posts_t.c.date < cursor.date,
-        and_(posts_t.c.date == cursor.date, posts_t.c.id < cursor.post_id),
+    """Posts after ``cursor`` in the list's order, as one row comparison: both databases
+    then walk the (date, id) index from the cursor on (an OR of two conditions made
+    PostgreSQL filter from the top)."""
+    return tuple_(posts_t.c.date, posts_t.c.id) < tuple_(
+        literal(cursor.date, UTCDateTime()), literal(cursor.post_id)
     )
 
 

@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import DeskReader
 from monitor.storage.feedback import FeedbackStore
+from monitor.storage.repository import Repository
 from monitor.storage.rows import StoredPost
 from monitor.web import api, pages
 from monitor.web.security import Guard
@@ -38,6 +39,7 @@ class Desk:
 
     reader: DeskReader
     feedback: FeedbackStore
+    repository: Repository
     templates: Jinja2Templates
 
     async def views(self, posts: list[StoredPost]) -> list[PostView]:
@@ -73,5 +75,7 @@ def build_app(engine: AsyncEngine, token: str | None) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
     app.state.token = token
-    app.state.desk = Desk(DeskReader(engine), FeedbackStore(engine), _templates())
+    app.state.desk = Desk(
+        DeskReader(engine), FeedbackStore(engine), Repository(engine), _templates()
+    )
     return app

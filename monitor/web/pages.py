@@ -1,4 +1,4 @@
-"""The desk's HTML pages: flagged stories, mutes, login. Each route reads and renders.
+"""The desk's HTML pages: flagged stories, mutes, channels, login. Each route reads and renders.
 
 The clicks (feedback, mute, undo) are made by ``static/desk.js`` against the JSON API, so
 these routes only read; the login route sets the access-token cookie.
@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from monitor.web.filters import FilterError, desk_filter, next_page_query
 from monitor.web.security import COOKIE
+from monitor.web.views import channel_health
 
 if TYPE_CHECKING:
     from monitor.web.app import Desk
@@ -61,6 +62,13 @@ async def mutes(request: Request) -> Response:
     return render(request, "mutes.html", rows=rows, show_all=show_all)
 
 
+async def channels(request: Request) -> Response:
+    """The channels' health: status, last post, poll lag, flags, errors, flood waits."""
+    rows = await desk_of(request).repository.channel_overview()
+    now = datetime.now(UTC)
+    return render(request, "channels.html", rows=[channel_health(row, now) for row in rows])
+
+
 async def login_page(request: Request) -> Response:
     """The form that asks for the access token."""
     return render(request, "login.html")
@@ -84,6 +92,7 @@ async def login(request: Request) -> Response:
 routes = [
     Route("/", flagged),
     Route("/mutes", mutes),
+    Route("/channels", channels),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
 ]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from monitor.invite_links import mask_invite_links
 
 if TYPE_CHECKING:
     from monitor.storage.desk import StoryPeer
@@ -108,6 +111,55 @@ def post_view(stored: StoredPost, peers: list[StoryPeer], feedback: Feedback | N
         hidden_chars=len(post.text) - len(shown),
         peers=peers,
         feedback=feedback,
+    )
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    """One channel as the health table shows it."""
+
+    label: str
+    status: str
+    last_post: str
+    lag: str
+    flagged: int
+    missed_by_live: int
+    flood_wait: str
+    last_error: str
+    post_errors: int
+    failing: bool
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    """``3m``, ``5h``, ``2d`` ago, or ``-``."""
+    if moment is None:
+        return "-"
+    return span(max(0.0, (now - moment).total_seconds()))
+
+
+def span(seconds: float) -> str:
+    """``45s``, ``3m``, ``5h`` or ``2d``."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def channel_health(row: Any, now: datetime) -> ChannelHealth:
+    """A ``ChannelOverview`` as a health row (the label, never an invite link's hash)."""
+    channel = row.channel
+    wait = channel.flood_wait_until
+    return ChannelHealth(
+        label=channel.label,
+        status=channel.status,
+        last_post=age(channel.last_post_at, now),
+        lag=age(channel.last_polled_at, now),
+        flagged=row.flagged,
+        missed_by_live=row.missed_by_live,
+        flood_wait=span((wait - now).total_seconds()) if wait and wait > now else "-",
+        last_error=mask_invite_links(channel.last_error or "")[:200],
+        post_errors=row.post_errors,
+        failing=channel.status not in ("active", "pending"),
     )
 
 

@@ -152,3 +152,14 @@ async def test_monitor_run_serves_the_desk_with_web_listen(world: MonitorWorld) 
         assert await world.stop_daemon(daemon) == 0
         with pytest.raises(httpx.ConnectError):
             await client.get("/api/posts")
+
+
+async def test_channels_page_shows_each_channels_health(world: MonitorWorld) -> None:
+    """/channels lists each channel with its status and flagged count."""
+    await _stored(world)
+    async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
+        page = await client.get("/channels")
+    assert page.status_code == 200
+    row = page.text.split("<bdi>@desk_a</bdi>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>active</td>" in row
+    assert '<a href="/?channel=%40desk_a">3</a>' in row

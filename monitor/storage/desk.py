@@ -2,8 +2,9 @@
 
 The desk lists flagged posts newest first with keyset paging: a page ends at a (date, id)
 cursor and the next one starts below it, so page 1000 costs what page 1 costs (an OFFSET would
-walk every skipped row). Filters are a category, a channel, a time range and the post's current
-feedback. Results are plain values; SQLAlchemy stays inside ``monitor.storage``.
+walk every skipped row). Filters are a category, a channel or the channels of a tag, a time
+range and the post's current feedback. Results are plain values; SQLAlchemy stays inside
+``monitor.storage``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, not_, or_, select, tuple_
+from sqlalchemy import (
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.storage.browse import _channel_condition
@@ -47,6 +59,7 @@ class DeskFilter:
 
     category: str | None = None
     channel: str | None = None
+    tagged: tuple[str, ...] | None = None  # the channels (references) of a tag
     since: datetime | None = None
     until: datetime | None = None
     feedback: str | None = None
@@ -108,6 +121,10 @@ def page_query(criteria: DeskFilter) -> Select[Any]:
     if criteria.channel:
         named = select(channels_t.c.id).where(_channel_condition(criteria.channel))
         conditions.append(posts_t.c.channel_id.in_(named))
+    if criteria.tagged is not None:
+        refs = [_channel_condition(ref) for ref in criteria.tagged]
+        tagged = select(channels_t.c.id).where(or_(false(), *refs))
+        conditions.append(posts_t.c.channel_id.in_(tagged))
     if criteria.category:
         conditions.append(
             exists().where(

@@ -42,7 +42,7 @@ async def list_posts(request: Request) -> Response:
     if params.get("flagged", "true") != "true":
         return error("flagged=true is the only listing; find other posts with search")
     try:
-        criteria = desk_filter(params)
+        criteria = desk_filter(params, desk_of(request).tags)
     except FilterError as problem:
         return error(str(problem))
     desk = desk_of(request)

@@ -8,7 +8,7 @@ telethon.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from monitor.config import Config
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import DeskReader
 from monitor.storage.feedback import FeedbackStore
@@ -41,6 +42,7 @@ class Desk:
     feedback: FeedbackStore
     repository: Repository
     templates: Jinja2Templates
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     async def views(self, posts: list[StoredPost]) -> list[PostView]:
         """Return the posts as desk rows, with their story peers and current feedback."""
@@ -66,8 +68,22 @@ def _utc(moment: datetime | None) -> str:
     return "" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def build_app(engine: AsyncEngine, token: str | None) -> Starlette:
-    """Return the desk's ASGI app on ``engine``; with ``token``, every request needs it."""
+def channel_tags(config: Config) -> dict[str, tuple[str, ...]]:
+    """Each configured tag and the references of the channels that carry it."""
+    tags: dict[str, list[str]] = {}
+    for channel in config.channels:
+        for tag in channel.tags:
+            tags.setdefault(tag, []).append(channel.ref)
+    return {tag: tuple(refs) for tag, refs in sorted(tags.items())}
+
+
+def build_app(
+    engine: AsyncEngine, token: str | None, tags: dict[str, tuple[str, ...]] | None = None
+) -> Starlette:
+    """Return the desk's ASGI app on ``engine``; with ``token``, every request needs it.
+
+    ``tags`` maps each channel tag to its channels' references (the tag filter).
+    """
     routes: list[Any] = [
         *pages.routes,
         *api.routes,
@@ -76,6 +92,6 @@ def build_app(engine: AsyncEngine, token: str | None) -> Starlette:
     app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
     app.state.token = token
     app.state.desk = Desk(
-        DeskReader(engine), FeedbackStore(engine), Repository(engine), _templates()
+        DeskReader(engine), FeedbackStore(engine), Repository(engine), _templates(), tags or {}
     )
     return app

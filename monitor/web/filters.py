@@ -1,4 +1,4 @@
-"""The desk's query parameters (category, channel, time range, feedback, page) as a filter.
+"""The desk's query parameters (category, channel, tag, time range, feedback, page) as a filter.
 
 Shared by the pages and the API, so ``/?category=awol`` and ``/api/posts?category=awol`` mean
 the same. A bad value is a ``FilterError`` naming the parameter and the fix.
@@ -14,7 +14,7 @@ from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import FEEDBACK_STATES, Cursor, DeskFilter
 
 MAX_LIMIT = 500
-FILTER_KEYS = ("category", "channel", "since", "until", "feedback")
+FILTER_KEYS = ("category", "channel", "tag", "since", "until", "feedback")
 
 
 class FilterError(ValueError):
@@ -60,15 +60,29 @@ def _limit(text: str, default: int) -> int:
     return int(text)
 
 
-def desk_filter(params: Mapping[str, str], default_limit: int = 50) -> DeskFilter:
-    """Return the filter the query parameters name.
+def _tagged(text: str, tags: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    if text not in tags:
+        known = ", ".join(sorted(tags)) or "none configured"
+        raise FilterError(f"tag={text!r}: no channel has this tag (tags: {known})")
+    return tags[text]
+
+
+def desk_filter(
+    params: Mapping[str, str],
+    tags: Mapping[str, tuple[str, ...]] | None = None,
+    default_limit: int = 50,
+) -> DeskFilter:
+    """Return the filter the query parameters name (``tags``: each tag's channels).
 
     Raises:
-        FilterError: a parameter is malformed or names an unknown category or state.
+        FilterError: a parameter is malformed or names an unknown category, state or tag.
     """
     return DeskFilter(
         category=_choice("category", params.get("category", ""), CATEGORIES),
         channel=params.get("channel", "").strip() or None,
+        tagged=_tagged(params.get("tag", ""), tags or {}),
         since=_moment("since", params.get("since", "")),
         until=_moment("until", params.get("until", ""), end=True),
         feedback=_choice("feedback", params.get("feedback", ""), FEEDBACK_STATES),

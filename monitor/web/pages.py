@@ -39,9 +39,11 @@ async def flagged(request: Request) -> Response:
     desk = desk_of(request)
     params = request.query_params
     try:
-        criteria = desk_filter(params)
+        criteria = desk_filter(params, desk_of(request).tags)
     except FilterError as error:
-        return render(request, "flagged.html", 400, error=str(error), posts=[], params=params)
+        return render(
+            request, "flagged.html", 400, error=str(error), posts=[], params=params, tags=[]
+        )
     page = await desk.reader.flagged_page(criteria)
     return render(
         request,
@@ -49,6 +51,7 @@ async def flagged(request: Request) -> Response:
         posts=await desk.views(page.posts),
         params=params,
         channels=await desk.reader.channel_names(),
+        tags=list(desk.tags),
         older=next_page_query(params, page.next) if page.next else None,
     )
 

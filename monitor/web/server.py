@@ -89,13 +89,13 @@ class DeskServer:
             ConfigError: the address is beyond loopback without a token, or cannot be bound.
         """
         from monitor.storage.engine import create_engine
-        from monitor.web.app import build_app
+        from monitor.web.app import build_app, channel_tags
 
         self.check()
         sock = bind(self.listen)
         self.port = sock.getsockname()[1]
         engine = create_engine(self.config.database.url)
-        app = build_app(engine, desk_token(self.config))
+        app = build_app(engine, desk_token(self.config), channel_tags(self.config))
         server = EmbeddedServer(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         )

@@ -22,9 +22,11 @@ WRITE = {"X-Monitor-Desk": "1"}
 
 async def _stored(world: MonitorWorld, extra: str = "") -> list[int]:
     channel = world.server.add_channel(username="desk_a", title="Desk A")
+    other = world.server.add_channel(username="desk_b", title="Desk B")
     ids = [await world.server.post(channel, text) for text in STORIES]
     await world.server.post(channel, "Погода на выходные: без осадков")
-    world.write_config(["@desk_a"], extra)
+    await world.server.post(other, "Погода на выходные: дожди")
+    world.write_config(["@desk_a", "@desk_b"], extra)
     await world.login()
     assert await world.sweep() == 0
     return ids
@@ -49,6 +51,23 @@ async def test_posts_list_is_flagged_newest_first_with_spans(world: MonitorWorld
     assert first["text"][start:end].lower().startswith("дезертир")
     assert first["link"] == f"https://t.me/desk_a/{message_ids[0]}"
     assert first["feedback"] is None
+
+
+async def test_tag_filter_lists_the_tagged_channels_posts(world: MonitorWorld) -> None:
+    """`tag=` lists the posts of the channels configured with that tag, and only those."""
+    await _stored(world)
+    text = world.config_path.read_text(encoding="utf-8")
+    text = text.replace('ref = "@desk_a"\n', 'ref = "@desk_a"\ntags = ["south"]\n')
+    world.config_path.write_text(
+        text.replace('ref = "@desk_b"\n', 'ref = "@desk_b"\ntags = ["north"]\n')
+    )
+    async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
+        south = (await client.get("/api/posts", params={"tag": "south"})).json()
+        north = (await client.get("/api/posts", params={"tag": "north"})).json()
+        unknown = await client.get("/api/posts", params={"tag": "east"})
+    assert len(south) == 3
+    assert north == []
+    assert unknown.status_code == 400
 
 
 async def test_keyset_pages_walk_every_post_once(world: MonitorWorld) -> None:

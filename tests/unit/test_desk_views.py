@@ -61,6 +61,15 @@ def test_filter_reads_every_parameter() -> None:
     assert criteria.until.isoformat() == "2026-12-03T00:00:00+00:00"
 
 
+def test_tag_names_its_channels() -> None:
+    """`tag` is looked up in the configured tags; an unknown one lists the known tags."""
+    tags = {"south": ("@a", "@b")}
+    assert desk_filter({"tag": "south"}, tags).tagged == ("@a", "@b")
+    assert desk_filter({}, tags).tagged is None
+    with pytest.raises(FilterError, match=r"tag='north': no channel has this tag \(tags: south\)"):
+        desk_filter({"tag": "north"}, tags)
+
+
 def test_cursor_round_trips() -> None:
     """The `after` value a page hands out names the same cursor when read back."""
     cursor = desk_filter({"after": "2026-12-01T10:00:00+00:00~42"}).after

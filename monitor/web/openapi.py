@@ -115,6 +115,7 @@ OPENAPI: dict[str, Any] = {
                     _query("limit", "page size (1-500, default 50)", type="integer"),
                     _query("category", "only this category", enum=list(CATEGORIES)),
                     _query("channel", "only this channel (@name or id)"),
+                    _query("tag", "only the channels with this tag in the config"),
                     _query("since", "from this date (2026-12-01)"),
                     _query("until", "up to this date, inclusive"),
                     _query(

@@ -30,12 +30,14 @@ HOSTILE = [
 ]
 
 
-async def _daemon_with(world: MonitorWorld, *texts: str, also: str | None = None) -> Any:
+async def _daemon_with(
+    world: MonitorWorld, *texts: str, also: str | None = None, extra: str = ""
+) -> Any:
     """Start the daemon on @desk_news (and @desk_wire), post ``texts`` on the first and
     ``also`` on the second; wait until they are stored."""
     news = world.server.add_channel(username="desk_news", title="Desk News")
     wire = world.server.add_channel(username="desk_wire", title="Desk Wire")
-    world.write_config(["@desk_news", "@desk_wire"], interval=60)
+    world.write_config(["@desk_news", "@desk_wire"], extra, interval=60)
     await world.login()
     world.start_daemon()
     await wait_until(lambda: _joined(world, 2))
@@ -158,3 +160,25 @@ async def test_edits_and_deletions_are_shown_as_such(world: MonitorWorld) -> Non
         assert (await deleted.locator(".deleted-note").inner_text()).startswith(
             "Deleted by the channel at "
         )
+
+
+async def test_a_token_desk_asks_for_it_once_and_keeps_it_in_a_cookie(world: MonitorWorld) -> None:
+    """With a token, the browser is sent to /login; a wrong token is refused; the right one
+    opens the desk, and the page's buttons work with the cookie it set."""
+    (world.folder / "desk-token").write_text("browser-token-77\n", encoding="utf-8")
+    await _daemon_with(world, STORY, extra='[web]\ntoken_file = "desk-token"\n')
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        assert page.url == url + "/login"
+        await page.get_by_label("Token").fill("wrong")
+        await page.get_by_role("button", name="Open the desk").click()
+        await page.get_by_role("status").filter(has_text="wrong access token").wait_for()
+        await page.get_by_label("Token").fill("browser-token-77")
+        await page.get_by_role("button", name="Open the desk").click()
+        await page.wait_for_url(url + "/")
+        story = page.locator("article.post", has_text="Курском")
+        await story.get_by_role("button", name="Confirmed").click()
+        await page.get_by_role("status").filter(has_text="Recorded: confirmed").wait_for()
+        cookie = (await page.context.cookies())[0]
+        assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert await world.scalar("select label from feedback") == "confirmed"

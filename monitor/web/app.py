@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from monitor.config import Config
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import DeskReader
+from monitor.storage.desk_charts import DeskCharts
 from monitor.storage.feedback import FeedbackStore
 from monitor.storage.repository import Repository
 from monitor.storage.rows import StoredPost
@@ -41,6 +42,7 @@ class Desk:
     reader: DeskReader
     feedback: FeedbackStore
     repository: Repository
+    charts: DeskCharts
     templates: Jinja2Templates
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -92,6 +94,11 @@ def build_app(
     app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
     app.state.token = token
     app.state.desk = Desk(
-        DeskReader(engine), FeedbackStore(engine), Repository(engine), _templates(), tags or {}
+        DeskReader(engine),
+        FeedbackStore(engine),
+        Repository(engine),
+        DeskCharts(engine),
+        _templates(),
+        tags or {},
     )
     return app

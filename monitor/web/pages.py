@@ -1,4 +1,4 @@
-"""The desk's HTML pages: flagged stories, mutes, channels, login. Each route reads and renders.
+"""The desk's HTML pages: flagged stories, charts, channels, mutes, login. Each reads and renders.
 
 The clicks (feedback, mute, undo) are made by ``static/desk.js`` against the JSON API, so
 these routes only read; the login route sets the access-token cookie.
@@ -7,13 +7,14 @@ these routes only read; the login route sets the access-token cookie.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monitor.web.charts import columns, days_between
 from monitor.web.filters import FilterError, desk_filter, next_page_query
 from monitor.web.security import COOKIE
 from monitor.web.views import channel_health
@@ -72,6 +73,23 @@ async def channels(request: Request) -> Response:
     return render(request, "channels.html", rows=[channel_health(row, now) for row in rows])
 
 
+async def charts(request: Request) -> Response:
+    """Flags per day by category and by channel (``?days=N``, default 30), and the rules."""
+    days_param = request.query_params.get("days", "30")
+    days = int(days_param) if days_param.isdigit() and 1 <= int(days_param) <= 366 else 30
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    figures = desk_of(request).charts
+    span = days_between(first, today)
+    data = {
+        "category": columns(await figures.by_category(since), span),
+        "channel": columns(await figures.by_channel(since), span),
+    }
+    rules = await figures.rule_figures()
+    return render(request, "charts.html", data=data, rules=rules, days=days)
+
+
 async def login_page(request: Request) -> Response:
     """The form that asks for the access token."""
     return render(request, "login.html")
@@ -92,10 +110,17 @@ async def login(request: Request) -> Response:
     return response
 
 
+async def no_icon(request: Request) -> Response:
+    """No favicon: an empty answer rather than a 404 in every browser console."""
+    return Response(status_code=204)
+
+
 routes = [
     Route("/", flagged),
     Route("/mutes", mutes),
     Route("/channels", channels),
+    Route("/charts", charts),
+    Route("/favicon.ico", no_icon),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login, methods=["POST"]),
 ]

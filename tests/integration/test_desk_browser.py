@@ -182,3 +182,27 @@ async def test_a_token_desk_asks_for_it_once_and_keeps_it_in_a_cookie(world: Mon
         cookie = (await page.context.cookies())[0]
         assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
     assert await world.scalar("select label from feedback") == "confirmed"
+
+
+async def test_charts_draw_the_flags_and_the_rules_precision(world: MonitorWorld) -> None:
+    """/charts draws the flags per day by category and channel, and the rules' precision
+    follows the feedback."""
+    await _daemon_with(world, STORY, SECOND)
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        failures: list[str] = []
+        page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
+        await page.goto(url + "/")
+        await page.locator("article.post").first.get_by_role("button", name="Confirmed").click()
+        await page.get_by_role("status").filter(has_text="Recorded").wait_for()
+        await (
+            page.locator("article.post").nth(1).get_by_role("button", name="False positive").click()
+        )
+        await page.get_by_role("status").filter(has_text="false positive").wait_for()
+        await page.goto(url + "/charts")
+        await page.locator("[data-chart=category] canvas").wait_for()
+        await page.locator("[data-chart=channel] canvas").wait_for()
+        legend = await page.locator("[data-chart=channel] .u-legend").inner_text()
+        rule = await page.locator("table.rules tr", has_text="test-desertion").inner_text()
+    assert "@desk_news" in legend
+    assert rule.split() == ["test-desertion", "2", "1", "1", "50%"]
+    assert failures == []  # no script blocked by the content policy, no error

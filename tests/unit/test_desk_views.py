@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
 from monitor.errors import ConfigError
+from monitor.storage.desk_charts import DailyFlags
+from monitor.web.charts import columns, days_between
 from monitor.web.filters import FilterError, cursor_param, desk_filter
 from monitor.web.security import check_exposure, is_loopback, parse_listen
 from monitor.web.views import Segment, segments
@@ -121,3 +124,22 @@ def test_exposure_needs_a_token_beyond_loopback() -> None:
         check_exposure("10.1.2.3", None, "monitor.toml")
     check_exposure("10.1.2.3", "a-token", "monitor.toml")
     check_exposure("127.0.0.1", None, "monitor.toml")
+
+
+def test_chart_columns_fill_quiet_days_and_put_others_last() -> None:
+    """Each series has a value for every day (0 when quiet); `others` comes last."""
+    first = date(2026, 12, 1)
+    days = days_between(first, date(2026, 12, 3))
+    rows = [
+        DailyFlags(first, "others", 4),
+        DailyFlags(first, "@b", 1),
+        DailyFlags(date(2026, 12, 3), "@a", 2),
+        DailyFlags(date(2026, 12, 3), "@a", 1),
+    ]
+    chart = columns(rows, days)
+    assert chart["x"] == [1796083200, 1796169600, 1796256000]  # 2026-12-01..03 00:00 UTC
+    assert chart["series"] == [
+        {"label": "@a", "values": [0, 0, 3]},
+        {"label": "@b", "values": [1, 0, 0]},
+        {"label": "others", "values": [4, 0, 0]},
+    ]

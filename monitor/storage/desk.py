@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.storage.browse import _channel_condition
 from monitor.storage.feedback import feedback_t
+from monitor.storage.retention import EMPTY
 from monitor.storage.rows import (
     StoredPost,
     alerts_t,
@@ -65,6 +66,7 @@ class DeskFilter:
     feedback: str | None = None
     after: Cursor | None = None
     limit: int = 50
+    flagged: bool = True  # False: the posts the rules did not flag (where missed stories are)
 
 
 @dataclass(frozen=True)
@@ -108,23 +110,25 @@ def _below(cursor: Cursor) -> Any:
     )
 
 
-def page_query(criteria: DeskFilter) -> Select[Any]:
-    """The flagged posts ``criteria`` names, newest first, one more than a page."""
-    query = posts_query(flagged_only=True)
+def page_query(criteria: DeskFilter, channel_ids: list[int] | None = None) -> Select[Any]:
+    """The posts ``criteria`` names, newest first, one more than a page.
+
+    ``channel_ids`` are the channels the channel and tag filters name, looked up beforehand:
+    a list of ids lets the planner walk each channel's (channel, date) index, where a
+    subquery made SQLite and PostgreSQL walk every post by date and test its channel.
+    """
+    query = posts_query(flagged_only=criteria.flagged)
     conditions = []
+    if not criteria.flagged:  # as ix_posts_unpruned_date has it: unflagged, text kept
+        conditions += [posts_t.c.flagged.is_(False), posts_t.c.text != EMPTY]
     if criteria.since is not None:
         conditions.append(posts_t.c.date >= criteria.since)
     if criteria.until is not None:
         conditions.append(posts_t.c.date < criteria.until)
     if criteria.after is not None:
         conditions.append(_below(criteria.after))
-    if criteria.channel:
-        named = select(channels_t.c.id).where(_channel_condition(criteria.channel))
-        conditions.append(posts_t.c.channel_id.in_(named))
-    if criteria.tagged is not None:
-        refs = [_channel_condition(ref) for ref in criteria.tagged]
-        tagged = select(channels_t.c.id).where(or_(false(), *refs))
-        conditions.append(posts_t.c.channel_id.in_(tagged))
+    if channel_ids is not None:
+        conditions.append(posts_t.c.channel_id.in_(channel_ids))
     if criteria.category:
         conditions.append(
             exists().where(
@@ -134,6 +138,16 @@ def page_query(criteria: DeskFilter) -> Select[Any]:
     if criteria.feedback in FEEDBACK_STATES:
         conditions.append(_feedback_condition(criteria.feedback))
     return query.where(*conditions).limit(criteria.limit + 1)
+
+
+def _channels_query(criteria: DeskFilter) -> Select[Any] | None:
+    """The ids of the channels the channel and tag filters name (None: no such filter)."""
+    conditions = []
+    if criteria.channel:
+        conditions.append(_channel_condition(criteria.channel))
+    if criteria.tagged is not None:
+        conditions.append(or_(false(), *(_channel_condition(ref) for ref in criteria.tagged)))
+    return select(channels_t.c.id).where(*conditions) if conditions else None
 
 
 def _peers_query(post_ids: list[int]) -> Select[Any]:
@@ -164,9 +178,12 @@ class DeskReader:
         self.engine = engine
 
     async def flagged_page(self, criteria: DeskFilter) -> DeskPage:
-        """Return one page of flagged posts, newest first, and the next page's cursor."""
+        """Return one page of flagged (or unflagged) posts, newest first, and the next page's
+        cursor."""
         async with self.engine.connect() as conn:
-            rows = list(await conn.execute(page_query(criteria)))
+            named = _channels_query(criteria)
+            ids = None if named is None else list(await conn.scalars(named))
+            rows = [] if ids == [] else list(await conn.execute(page_query(criteria, ids)))
             shown = rows[: criteria.limit]
             matches = await matches_for(conn, [row.id for row in shown])
         posts = [stored_post(row, matches.get(row.id, ())) for row in shown]

@@ -37,10 +37,8 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 async def list_posts(request: Request) -> Response:
-    """``GET /api/posts?flagged=true&limit=N``: flagged posts, newest first."""
+    """``GET /api/posts?flagged=true&limit=N``: flagged (or unflagged) posts, newest first."""
     params = request.query_params
-    if params.get("flagged", "true") != "true":
-        return error("flagged=true is the only listing; find other posts with search")
     try:
         criteria = desk_filter(params, desk_of(request).tags)
     except FilterError as problem:

@@ -14,7 +14,7 @@ from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import FEEDBACK_STATES, Cursor, DeskFilter
 
 MAX_LIMIT = 500
-FILTER_KEYS = ("category", "channel", "tag", "since", "until", "feedback")
+FILTER_KEYS = ("flagged", "category", "channel", "tag", "since", "until", "feedback")
 
 
 class FilterError(ValueError):
@@ -88,6 +88,7 @@ def desk_filter(
         feedback=_choice("feedback", params.get("feedback", ""), FEEDBACK_STATES),
         after=_cursor(params.get("after", "")),
         limit=_limit(params.get("limit", ""), default_limit),
+        flagged=_choice("flagged", params.get("flagged", ""), ("true", "false")) != "false",
     )
 
 

@@ -109,9 +109,13 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/api/posts": {
             "get": {
-                "summary": "Flagged posts, newest first (keyset paging: X-Next-After header)",
+                "summary": "Stored posts, newest first (keyset paging: X-Next-After header)",
                 "parameters": [
-                    _query("flagged", "only `true`", enum=["true"]),
+                    _query(
+                        "flagged",
+                        "true (default) or false: the posts not flagged",
+                        enum=["true", "false"],
+                    ),
                     _query("limit", "page size (1-500, default 50)", type="integer"),
                     _query("category", "only this category", enum=list(CATEGORIES)),
                     _query("channel", "only this channel (@name or id)"),

@@ -36,7 +36,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> Re
 
 
 async def flagged(request: Request) -> Response:
-    """The flagged stories, newest first, filtered and a page at a time."""
+    """The flagged stories (``?flagged=false``: the other posts), newest first, filtered and a
+    page at a time."""
     desk = desk_of(request)
     params = request.query_params
     try:
@@ -53,6 +54,7 @@ async def flagged(request: Request) -> Response:
         params=params,
         channels=await desk.reader.channel_names(),
         tags=list(desk.tags),
+        unflagged=not criteria.flagged,
         older=next_page_query(params, page.next) if page.next else None,
     )
 

@@ -33,10 +33,16 @@ async def _stored(world: MonitorWorld, extra: str = "") -> list[int]:
 
 
 async def test_posts_list_is_flagged_newest_first_with_spans(world: MonitorWorld) -> None:
-    """GET /api/posts gives the flagged posts, newest first, with the documented fields."""
+    """GET /api/posts gives the flagged posts, newest first, with the documented fields
+    (flagged=false: the others)."""
     message_ids = await _stored(world)
     async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
         answer = await client.get("/api/posts", params={"flagged": "true", "limit": 10})
+        unflagged = await client.get("/api/posts", params={"flagged": "false"})
+    assert sorted(item["text"] for item in unflagged.json()) == [
+        "Погода на выходные: без осадков",
+        "Погода на выходные: дожди",
+    ]
     assert answer.status_code == 200
     items = answer.json()
     assert [item["message_id"] for item in items] == message_ids[::-1]

@@ -206,3 +206,25 @@ async def test_charts_draw_the_flags_and_the_rules_precision(world: MonitorWorld
     assert "@desk_news" in legend
     assert rule.split() == ["test-desertion", "2", "1", "1", "50%"]
     assert failures == []  # no script blocked by the content policy, no error
+
+
+async def test_a_missed_story_is_marked_from_the_unflagged_posts(world: MonitorWorld) -> None:
+    """An unflagged post shows under "Unflagged" with a "Missed story" button; pressing it
+    with a category records a missed story that `rules eval --feedback` counts."""
+    missed = "Военнослужащий не вернулся в часть из отпуска"  # AWOL, without the rule's words
+    news = await _daemon_with(world, STORY)
+    await world.server.post(news, missed)
+    await wait_until(lambda: world.scalar("select count(*) from posts where not flagged"))
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        await page.get_by_role("link", name="Unflagged").click()
+        post = page.locator("article.post", has_text="не вернулся")
+        assert await page.locator("article.post").count() == 1
+        await post.get_by_label("category of the missed story").select_option("awol")
+        await post.get_by_role("button", name="Missed story").click()
+        await page.get_by_role("status").filter(has_text="Recorded: missed").wait_for()
+        assert (await post.locator(".feedback").inner_text()).startswith("missed (awol) · web")
+    rows = await world.query("select label, category from feedback")
+    assert [tuple(row) for row in rows] == [("missed", "awol")]
+    evaluated = await monitor(world, "rules", "eval", "--feedback")
+    assert "(TP 0, FP 0, FN 1, TN 0)" in evaluated.stdout

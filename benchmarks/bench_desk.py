@@ -11,7 +11,8 @@ as medians of ``--runs`` HTTP requests after a warm-up, the whole answer (query,
 transfer):
 
 * ``/`` (the first page), a page 1,000 pages deep (keyset cursor), and the page filtered by
-  category, channel, date range, feedback state, and all of them at once (the slowest quoted);
+  category, channel, date range, feedback state, all of them at once, and the unflagged posts
+  (all, one channel's) (the slowest quoted);
 * ``/api/posts?flagged=true&limit=50``;
 * ``/charts`` over 30 and 365 days (flags per day by category and channel, the rules' counts
   and feedback precision);
@@ -109,6 +110,8 @@ async def measure_desk(config: Path, deep: Cursor, runs: int) -> dict[str, float
         "feedback": "/?feedback=false_positive",
         "unjudged": "/?feedback=none",
         "all": "/?category=awol&channel=bench_3&since=2026-01-01&feedback=none",
+        "unflagged": "/?flagged=false",
+        "unflagged_channel": "/?flagged=false&channel=bench_17",
     }
     try:
         async with httpx.AsyncClient(base_url=server.address.rstrip("/"), timeout=60) as client:

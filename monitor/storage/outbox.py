@@ -112,7 +112,8 @@ def _item(
     if row.post_id is not None and row.post_id in posts and matches.get(row.post_id):
         post, language = posts[row.post_id]
         merged = tuple(posts[p][0] for p in sources.get(row.id, []) if p in posts)
-        alert = Alert(row.id, row.sink, post, tuple(matches[row.post_id]), merged, language)
+        found = tuple(matches[row.post_id])
+        alert = Alert(row.id, row.sink, post, found, merged, language, post_id=row.post_id)
     payload = row.payload or {}
     notice = payload.get("text") if row.kind != "post" else None
     return OutboxItem(

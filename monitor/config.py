@@ -55,6 +55,7 @@ __all__ = [
     "AnySinkSettings",
     "AppriseSinkSettings",
     "Config",
+    "FeedbackSettings",
     "LogSinkSettings",
     "SinkSettings",
     "TelegramSinkSettings",
@@ -341,6 +342,31 @@ class WebSettings(Section):
         return self
 
 
+class FeedbackSettings(Section):
+    """Signed feedback links in webhook alerts: where the desk is reached, and the key.
+
+    ``public_url`` is the desk's address as the webhook's readers reach it (links are
+    ``<public_url>/feedback/<token>``); ``secret`` signs the links and the desk checks them.
+    """
+
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+
+    _resolve = field_validator("secret_file")(resolve_path)
+
+    @model_validator(mode="after")
+    def _secret(self) -> FeedbackSettings:
+        if self.secret is None and self.secret_file is not None:
+            object.__setattr__(self, "secret", read_secret_file(self.secret_file, "secret"))
+        return self
+
+    @property
+    def links(self) -> bool:
+        """Tell whether webhook alerts carry feedback links (an address and a secret)."""
+        return self.public_url is not None and self.secret is not None
+
+
 class Config(Section):
     """The whole configuration, as validated from one TOML file."""
 
@@ -354,6 +380,7 @@ class Config(Section):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     source: Path | None = Field(default=None, exclude=True)
 
     _channels = field_validator("channels")(_unique_channels)
@@ -406,6 +433,10 @@ def _merge_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
         if isinstance(web, dict):
             web["token"] = environ[f"{ENV_PREFIX}WEB_TOKEN"]
     _merge_sink_environment(data.get("alerts"), environ)
+    if environ.get(f"{ENV_PREFIX}FEEDBACK_SECRET"):
+        feedback = data.setdefault("feedback", {})
+        if isinstance(feedback, dict):
+            feedback["secret"] = environ[f"{ENV_PREFIX}FEEDBACK_SECRET"]
 
 
 def _merge_sink_environment(sinks: Any, environ: dict[str, str]) -> None:

@@ -126,6 +126,7 @@ class Alert:
     matches: tuple[Match, ...]
     sources: tuple[Post, ...] = ()
     language: str | None = None
+    post_id: int | None = None  # the stored post's row id (feedback links name it)
 
     @property
     def top_match(self) -> Match:

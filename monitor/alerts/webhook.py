@@ -17,6 +17,10 @@ Request: ``POST <url>`` with the body described in ``monitor.alerts.format`` and
   a few minutes old (``verify_signature`` does all three)
 * the ``headers`` from the config.
 
+With ``[feedback] public_url`` and ``secret`` set, the body of an ``alert`` or ``update``
+gains ``"feedback": {"confirmed": URL, "false_positive": URL}``: signed links (see
+``monitor.feedback_links``) that record that judgement of the post on the web desk.
+
 Response: any 2xx is success. 429, 5xx (and 408) are retried later, honouring
 ``Retry-After`` (seconds or an HTTP date). Redirects are not followed, and every other
 status fails permanently. Timeouts and connection errors are retried.
@@ -37,7 +41,7 @@ import hmac
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
@@ -48,8 +52,9 @@ import httpx
 from monitor import __version__
 from monitor.alerts.format import Message
 from monitor.alerts.sink import SendResult
-from monitor.config import Config, WebhookSinkSettings
+from monitor.config import Config, FeedbackSettings, WebhookSinkSettings
 from monitor.errors import AlertError
+from monitor.feedback_links import LINK_LABELS, feedback_url
 from monitor.models import Alert
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
@@ -163,16 +168,21 @@ class WebhookSink:
     kind: ClassVar[str] = "webhook"
 
     def __init__(
-        self, settings: WebhookSinkSettings, *, clock: Callable[[], float] = time.time
+        self,
+        settings: WebhookSinkSettings,
+        *,
+        clock: Callable[[], float] = time.time,
+        feedback: FeedbackSettings | None = None,
     ) -> None:
         self.settings = settings
         self._clock = clock
         self._client: httpx.AsyncClient | None = None
+        self._feedback = feedback if feedback is not None and feedback.links else None
 
     @classmethod
     def from_config(cls, settings: WebhookSinkSettings, config: Config) -> WebhookSink:
-        """Build the sink from its settings (the rest of the config is not needed)."""
-        return cls(settings)
+        """Build the sink from its settings and the ``[feedback]`` links' settings."""
+        return cls(settings, feedback=config.feedback)
 
     def __repr__(self) -> str:
         url = redact_url(self.settings.url)
@@ -216,7 +226,7 @@ class WebhookSink:
         Raises:
             AlertError: the receiver refused it or could not be reached.
         """
-        body = message.body()
+        body = self.with_links(alert, message).body()
         headers = self.headers(message, body)
         target = redact_url(self.settings.url)
         if self._client is None:
@@ -233,6 +243,21 @@ class WebhookSink:
                 f"POST {target} failed: {error.__class__.__name__}: {reason}"
             ) from None
         return self._judge(reply, target)
+
+    def with_links(self, alert: Alert | None, message: Message) -> Message:
+        """Add the signed feedback links to an alert's body (when ``[feedback]`` has them)."""
+        links = self._feedback
+        if links is None or alert is None or alert.post_id is None:
+            return message
+        if message.event not in ("alert", "update") or links.secret is None:
+            return message
+        base, secret = str(links.public_url), links.secret.get_secret_value()
+        now = self._clock()
+        urls = {
+            label: feedback_url(base, alert.post_id, label, secret, issued=now)
+            for label in LINK_LABELS
+        }
+        return replace(message, payload={**message.payload, "feedback": urls})
 
     def _judge(self, reply: Reply, target: str) -> SendResult:
         if 200 <= reply.status < 300:

@@ -109,7 +109,8 @@ def mute(ctx: click.Context, kind: str, target: str, hours: float | None, who: s
     if kind == "rule":
         _check_rule(ctx, target)
     made = with_feedback(config, lambda store: store.mute(kind, target, hours, who))
-    click.echo(f"mute {made.id}: {_describe(made)}; `monitor unmute {made.id}` undoes it")
+    held = f"; {made.held_back} waiting alerts held back" if made.held_back else ""
+    click.echo(f"mute {made.id}: {_describe(made)}{held}; `monitor unmute {made.id}` undoes it")
 
 
 def _check_rule(ctx: click.Context, rule_id: str) -> None:

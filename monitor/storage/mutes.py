@@ -4,13 +4,14 @@ A muted channel's posts, and posts flagged only by muted rules, are still stored
 ``store_batch`` and rescans simply queue no alert for them. The check runs inside the storing
 transaction and only for a post about to alert (a few percent of the posts), so a mute made
 by the CLI or the web page takes effect in the running daemon at once, without a restart or
-a cache to go stale. Undone mutes keep their row. SQLAlchemy does not leak out of this package.
+a cache to go stale. Alerts already waiting when a mute is made are marked ``muted`` and never
+sent. Undone mutes keep their row. SQLAlchemy does not leak out of this package.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -18,9 +19,10 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.errors import FeedbackError
-from monitor.models import Match, Post
+from monitor.models import Match
 from monitor.rules.scorer import SCORER_ID
-from monitor.storage.rows import StoreBase, channels_t
+from monitor.storage.outbox import MUTED, waiting_rows
+from monitor.storage.rows import StoreBase, alerts_t, channels_t, matches_for, posts_t
 from monitor.storage.tables import MuteRow, utcnow
 
 mutes_t = cast(Table, MuteRow.__table__)
@@ -40,6 +42,7 @@ class Mute:
     created_at: datetime
     who: str
     undone_at: datetime | None = None
+    held_back: int = 0  # alerts that were waiting when it was made, now never sent
 
     def state(self, now: datetime) -> str:
         """Return ``active``, ``expired`` or ``undone`` at ``now``."""
@@ -49,9 +52,8 @@ class Mute:
             return "expired"
         return "active"
 
-    def holds_channel(self, post: Post) -> bool:
-        """Tell whether this is a channel mute of ``post``'s channel."""
-        keys = channel_keys(post.channel_username, post.channel_id)
+    def holds_channel(self, keys: Collection[str]) -> bool:
+        """Tell whether this is a channel mute of the channel named by ``keys``."""
         return self.kind == "channel" and self.target in keys
 
 
@@ -74,15 +76,19 @@ def deciding_rules(matches: Sequence[Match]) -> set[str]:
     return fired - {SCORER_ID} or fired
 
 
-def muting(mutes: Iterable[Mute], post: Post, matches: Sequence[Match]) -> Mute | None:
-    """Return the active mute that holds back the alert of ``post``, or None (pure).
+def muting(
+    mutes: Iterable[Mute], channel: Collection[str], matches: Sequence[Match]
+) -> Mute | None:
+    """Return the active mute that holds back the alert of a post, or None (pure).
+
+    ``channel`` holds the names of the post's channel (``channel_keys``).
 
     A channel mute of the post's channel does; so do rule mutes covering every rule that
     flagged it (a post another rule flagged still alerts). The first such mute is returned.
     """
     active = list(mutes)
     for mute in active:
-        if mute.holds_channel(post):
+        if mute.holds_channel(channel):
             return mute
     rules = {m.target: m for m in active if m.kind == "rule"}
     fired = deciding_rules(matches)
@@ -139,6 +145,36 @@ async def read_active(conn: AsyncConnection, now: datetime) -> list[Mute]:
     return [_mute(row) for row in await conn.execute(active_query(now))]
 
 
+async def hold_back_waiting(conn: AsyncConnection, mute_id: int, now: datetime) -> int:
+    """Mark ``muted`` the waiting post alerts the mutes in force now cover; return how many.
+
+    An alert queued before the mute (held by quiet hours, a burst's pace, a sink's retries)
+    would otherwise still go out. Rows a dispatcher is sending right now are left alone.
+    """
+    columns = (alerts_t.c.id, alerts_t.c.post_id, channels_t.c.username, channels_t.c.telegram_id)
+    waiting = (
+        select(*columns)
+        .join(posts_t, posts_t.c.id == alerts_t.c.post_id)
+        .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+        .where(waiting_rows(now), alerts_t.c.kind == "post")
+    )
+    rows = list(await conn.execute(waiting))
+    if not rows:
+        return 0
+    active = await read_active(conn, now)
+    matches = await matches_for(conn, [row.post_id for row in rows])
+    ids = [
+        row.id
+        for row in rows
+        if muting(active, channel_keys(row.username, row.telegram_id), matches.get(row.post_id, ()))
+    ]
+    if ids:
+        note = {"state": MUTED, "last_error": f"held back by mute {mute_id}"}
+        held = update(alerts_t).where(alerts_t.c.id.in_(ids), waiting_rows(now)).values(**note)
+        await conn.execute(held)
+    return len(ids)
+
+
 def channel_named(given: str) -> Any:
     """The condition on ``channels`` for the channel ``given`` names: ``@name``, a t.me
     link, a username, a (marked) Telegram id or the configured reference."""
@@ -183,8 +219,9 @@ class MuteStore(StoreBase):
             inserted = await conn.execute(
                 mutes_t.insert().values(**values, who=who[:255]).returning(mutes_t.c.id)
             )
-            mute_id = int(inserted.scalar_one())
-        return Mute(mute_id, kind, name, until, moment, who[:255])
+            made = Mute(int(inserted.scalar_one()), kind, name, until, moment, who[:255])
+            held = await hold_back_waiting(conn, made.id, moment)
+        return replace(made, held_back=held)
 
     async def _channel_target(self, conn: AsyncConnection, given: str) -> str:
         columns = (channels_t.c.username, channels_t.c.telegram_id)

@@ -42,6 +42,7 @@ FAILED = "failed"
 MERGED = "merged"
 DIGESTED = "digested"
 DROPPED = "dropped"  # given up by hand (``monitor alerts drop``), e.g. for a removed sink
+MUTED = "muted"  # still waiting when a mute of its channel or rule was made: never sent
 DELIVERED = (SENT, DIGESTED, MERGED)
 
 #: ``last_error`` of a claimed row until its attempt ends: a crash leaves it there.
@@ -112,7 +113,8 @@ def _item(
     if row.post_id is not None and row.post_id in posts and matches.get(row.post_id):
         post, language = posts[row.post_id]
         merged = tuple(posts[p][0] for p in sources.get(row.id, []) if p in posts)
-        alert = Alert(row.id, row.sink, post, tuple(matches[row.post_id]), merged, language)
+        found = tuple(matches[row.post_id])
+        alert = Alert(row.id, row.sink, post, found, merged, language, post_id=row.post_id)
     payload = row.payload or {}
     notice = payload.get("text") if row.kind != "post" else None
     return OutboxItem(
@@ -302,7 +304,7 @@ class Outbox:
             How many rows were requeued.
         """
         values = {"state": PENDING, "attempts": 0, "next_attempt_at": now}
-        return await self._change_waiting(_waiting(now, ids=ids), values)
+        return await self._change_waiting(waiting_rows(now, ids=ids), values)
 
     async def drop(
         self, now: datetime, *, ids: Sequence[int] | None = None, sink: str | None = None
@@ -313,7 +315,7 @@ class Outbox:
         Rows a dispatcher is sending now are skipped, as by ``requeue``.
         """
         values = {"state": DROPPED, "last_error": "dropped by `monitor alerts drop`"}
-        return await self._change_waiting(_waiting(now, ids=ids, sink=sink), values)
+        return await self._change_waiting(waiting_rows(now, ids=ids, sink=sink), values)
 
     async def _change_waiting(self, condition: ColumnElement[bool], values: dict[str, Any]) -> int:
         statement = update(alerts_t).where(condition).values(**values).returning(alerts_t.c.id)
@@ -329,7 +331,7 @@ class Outbox:
             return {(row[0], row[1]): int(row[2]) for row in await conn.execute(query)}
 
 
-def _waiting(
+def waiting_rows(
     now: datetime, *, ids: Sequence[int] | None = None, sink: str | None = None
 ) -> ColumnElement[bool]:
     """Pending and failed rows (of ``ids``, of ``sink``) that no dispatcher is sending now."""

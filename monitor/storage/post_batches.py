@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.models import Channel, Classified, Match
-from monitor.storage.mutes import muting, read_active
+from monitor.storage.mutes import channel_keys, muting, read_active
 from monitor.storage.post_errors import database_trouble, describe_error, record_post_errors
 from monitor.storage.rows import (
     StoreBase,
@@ -265,7 +265,8 @@ class PostBatches(StoreBase):
         moment = item.post.edit_date or item.post.date
         if not item.sinks or (alert_cutoff is not None and moment < alert_cutoff):
             return
-        if muting(await read_active(conn, utcnow()), item.post, item.matches) is not None:
+        keys = channel_keys(item.post.channel_username, item.post.channel_id)
+        if muting(await read_active(conn, utcnow()), keys, item.matches) is not None:
             # Read in this transaction, only for a post about to alert: a mute made a moment
             # ago (CLI, web page, an alert's button) holds in the running daemon.
             result.muted_message_ids.append(item.post.message_id)

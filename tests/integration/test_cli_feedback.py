@@ -127,3 +127,16 @@ async def test_rules_eval_scores_the_judged_posts(seeder: Seeder, config: Path) 
     usage = await _cli(config, "rules", "eval")
     assert usage.code == 2
     assert "give a FILE of labelled posts, or --feedback, or both" in usage.stderr
+
+
+@pytest.mark.slow
+async def test_rules_train_takes_the_judged_posts(
+    seeder: Seeder, config: Path, tmp_path: Path
+) -> None:
+    """`rules train --feedback` fits on the shipped corpus plus the judged posts."""
+    await _ok(config, "feedback", "@news_ch/2", "missed", "--category", "desertion")
+    await _ok(config, "feedback", "@news_ch/3", "false_positive")
+    out = tmp_path / "weights.json"
+    said = await _ok(config, "rules", "train", "--feedback", "--folds", "2", "--out", str(out))
+    assert " and 2 judged in the database; cross-validated:" in said.splitlines()[0]
+    assert json.loads(out.read_text(encoding="utf-8"))["features"]

@@ -98,9 +98,9 @@ async def test_labelled_posts_turn_current_feedback_into_examples(
     await store.record_feedback(missed, "missed", "AWOL", "web")
     examples = [example async for example in store.labelled_posts(batch=2)]
     assert examples == [
-        LabelledPost(STORY, True, "desertion", "ru"),
-        LabelledPost(STORY + " 2", False, None, "ru"),
-        LabelledPost(PLAIN, True, "awol", "ru"),
+        LabelledPost(STORY, True, "desertion", "ru", confirmed),
+        LabelledPost(STORY + " 2", False, None, "ru", wrong),
+        LabelledPost(PLAIN, True, "awol", "ru", missed),
     ]
 
 
@@ -174,3 +174,23 @@ async def test_a_rule_mute_holds_back_only_posts_no_other_rule_flagged(
 
 async def _alerted(seeder: Seeder) -> list[int]:
     return [row.alert.post.message_id for row in await seeder.rows() if row.alert]
+
+
+async def test_a_mute_holds_back_alerts_already_waiting(
+    seeder: Seeder, store: FeedbackStore
+) -> None:
+    """Alerts queued before a channel mute are never sent; another channel's still wait."""
+    await seeder.flag(["chat"], telegram_id=1001, message_id=1)
+    await seeder.flag(["chat"], telegram_id=1001, message_id=2)
+    await seeder.flag(["chat"], telegram_id=2002, message_id=1)
+    mute = await store.mute("channel", "@chan1001", 1, "cli")
+    assert mute.held_back == 2
+    waiting = [r.alert.post.channel_username for r in await seeder.rows(("pending",)) if r.alert]
+    assert waiting == ["chan2002"]
+    muted = await seeder.rows(("muted",))
+    assert [(r.state, r.last_error) for r in muted] == [
+        ("muted", f"held back by mute {mute.id}")
+    ] * 2
+    rule = await store.mute("rule", "soch-ru", None, "cli")  # the seeder's rule
+    assert rule.held_back == 1
+    assert await seeder.rows(("pending",)) == []

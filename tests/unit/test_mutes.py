@@ -8,11 +8,12 @@ import pytest
 
 from monitor.errors import FeedbackError
 from monitor.models import Match
-from monitor.storage.mutes import Mute, muting, normalize_target
+from monitor.storage.mutes import Mute, channel_keys, muting, normalize_target
 from tests.helpers.alerts import make_post
 
 NOW = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 POST = make_post(channel_id=1001, username="News_Ch")
+KEYS = channel_keys(POST.channel_username, POST.channel_id)
 
 
 def _mute(kind: str, target: str) -> Mute:
@@ -44,7 +45,7 @@ def test_which_mutes_hold_back_an_alert(
     mutes: list[Mute], rules: tuple[str, ...], held: bool
 ) -> None:
     """A channel mute holds its posts; rule mutes hold a post only if they cover every rule."""
-    assert (muting(mutes, POST, _matches(*rules)) is not None) is held
+    assert (muting(mutes, KEYS, _matches(*rules)) is not None) is held
 
 
 @pytest.mark.parametrize(

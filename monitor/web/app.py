@@ -28,7 +28,7 @@ from monitor.storage.desk_charts import DeskCharts
 from monitor.storage.feedback import FeedbackStore
 from monitor.storage.repository import Repository
 from monitor.storage.rows import StoredPost
-from monitor.web import api, pages
+from monitor.web import api, links, pages
 from monitor.web.security import Guard
 from monitor.web.views import PostView, post_view
 
@@ -45,6 +45,7 @@ class Desk:
     charts: DeskCharts
     templates: Jinja2Templates
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    link_secret: str | None = None
 
     async def views(self, posts: list[StoredPost]) -> list[PostView]:
         """Return the posts as desk rows, with their story peers and current feedback."""
@@ -80,15 +81,20 @@ def channel_tags(config: Config) -> dict[str, tuple[str, ...]]:
 
 
 def build_app(
-    engine: AsyncEngine, token: str | None, tags: dict[str, tuple[str, ...]] | None = None
+    engine: AsyncEngine,
+    token: str | None,
+    tags: dict[str, tuple[str, ...]] | None = None,
+    link_secret: str | None = None,
 ) -> Starlette:
     """Return the desk's ASGI app on ``engine``; with ``token``, every request needs it.
 
-    ``tags`` maps each channel tag to its channels' references (the tag filter).
+    ``tags`` maps each channel tag to its channels' references (the tag filter);
+    ``link_secret`` checks the signed feedback links of webhook alerts.
     """
     routes: list[Any] = [
         *pages.routes,
         *api.routes,
+        *links.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Guard, token=token)])
@@ -100,5 +106,6 @@ def build_app(
         DeskCharts(engine),
         _templates(),
         tags or {},
+        link_secret,
     )
     return app

@@ -106,6 +106,12 @@ def same_origin(request: Request) -> bool:
     return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
+def _open(path: str) -> bool:
+    """The login page, its static files, and signed feedback links (their token is the
+    permission) need no access token."""
+    return path in OPEN_PATHS or path.startswith("/feedback/")
+
+
 def refusal(request: Request, status: int, reason: str) -> Response:
     """A refusal: JSON for the API, a redirect to the login page or plain text otherwise."""
     if request.url.path.startswith("/api/"):
@@ -141,7 +147,7 @@ class Guard:
             return 421, "the desk answers only to a loopback Host without an access token"
         if request.method not in SAFE_METHODS and not same_origin(request):
             return 403, "cross-site request refused (send X-Monitor-Desk: 1 from the same origin)"
-        if self.token is None or request.url.path in OPEN_PATHS:
+        if self.token is None or _open(request.url.path):
             return None
         if not has_token(request, self.token):
             return 401, "access token required (Authorization: Bearer TOKEN, or /login)"

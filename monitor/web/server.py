@@ -95,7 +95,13 @@ class DeskServer:
         sock = bind(self.listen)
         self.port = sock.getsockname()[1]
         engine = create_engine(self.config.database.url)
-        app = build_app(engine, desk_token(self.config), channel_tags(self.config))
+        secret = self.config.feedback.secret
+        app = build_app(
+            engine,
+            desk_token(self.config),
+            channel_tags(self.config),
+            secret.get_secret_value() if secret is not None else None,
+        )
         server = EmbeddedServer(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         )

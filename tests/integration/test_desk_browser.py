@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from monitor.feedback_links import feedback_url
 from tests.helpers.desk import browser_page, serve_desk
 from tests.helpers.monitor_world import MonitorWorld, wait_until
 from tests.helpers.processes import monitor
@@ -228,3 +229,26 @@ async def test_a_missed_story_is_marked_from_the_unflagged_posts(world: MonitorW
     assert [tuple(row) for row in rows] == [("missed", "awol")]
     evaluated = await monitor(world, "rules", "eval", "--feedback")
     assert "(TP 0, FP 0, FN 1, TN 0)" in evaluated.stdout
+
+
+async def test_a_signed_feedback_link_records_its_judgement(world: MonitorWorld) -> None:
+    """A webhook's signed link opens the post (even on a token desk) and its button records
+    the link's label; opening alone records nothing, and an altered link is refused."""
+    (world.folder / "desk-token").write_text("link-desk-token\n", encoding="utf-8")
+    extra = '[web]\ntoken_file = "desk-token"\n[feedback]\nsecret = "link-secret-5"\n'
+    await _daemon_with(world, STORY, extra=extra)
+    post_id = await world.scalar("select id from posts where flagged")
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        link = feedback_url(url, post_id, "false_positive", "link-secret-5")
+        await page.goto(link)
+        assert "Курском" in await page.locator("article.post .text").inner_text()
+        assert await world.scalar("select count(*) from feedback") == 0
+        await page.get_by_role("button", name="Record: false positive").click()
+        await page.get_by_role("status").filter(has_text="Recorded: false positive").wait_for()
+        forged = link.replace("false_positive", "confirmed")
+        answer = await page.goto(forged)
+        assert answer is not None
+        assert answer.status == 400
+        assert "not valid" in await page.locator(".error").inner_text()
+    rows = await world.query("select label, who from feedback")
+    assert [tuple(row) for row in rows] == [("false_positive", "link")]

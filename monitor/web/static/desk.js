@@ -54,7 +54,15 @@ async function undo(button) {
   say(`Undone: ${saved.kind} ${saved.target}`);
 }
 
-const actions = { feedback, mute, "undo-mute": undo };
+async function linkFeedback(button, post) {
+  const saved = await send(window.location.pathname, {});
+  const shown = post.querySelector(`[data-feedback-for="${saved.post_id}"]`);
+  shown.textContent = `now: ${label(saved.label)} · ${saved.who} · just now`;
+  button.remove();
+  say(`Recorded: ${label(saved.label)}`);
+}
+
+const actions = { feedback, mute, "undo-mute": undo, "link-feedback": linkFeedback };
 
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-action]");

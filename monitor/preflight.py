@@ -102,30 +102,40 @@ def listen_problems(config: Config) -> list[str]:
         return []
     from monitor.metrics import parse_listen
 
-    host, port = parse_listen(listen)
+    problem = bind_problem(*parse_listen(listen))
+    return [f"metrics.listen: cannot listen on {listen} ({problem}); {BIND_FIX}"] if problem else []
+
+
+BIND_FIX = "choose a free port, or stop what uses it"
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Say why ``host:port`` cannot be listened on, or None when it can."""
     try:
         family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         with socket.socket(family, kind) as probe:
-            # The same option the metrics server sets: a port left in TIME_WAIT is free.
+            # The same option the servers set: a port left in TIME_WAIT is free.
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
     except OSError as error:
-        return [
-            f"metrics.listen: cannot listen on {listen} ({error.strerror or error}); "
-            "choose a free port, or stop what uses it"
-        ]
-    return []
+        return str(error.strerror or error)
+    return None
 
 
 def web_problems(config: Config) -> list[str]:
-    """Say when ``[web] listen`` is beyond loopback without an access token."""
+    """Say when ``[web] listen`` is beyond loopback without an access token, or taken."""
     if not config.web.listen:
         return []
     from monitor.web.security import exposure_problem, parse_listen
     from monitor.web.server import desk_token
 
-    problem = exposure_problem(parse_listen(config.web.listen)[0], desk_token(config))
-    return [problem] if problem else []
+    listen = config.web.listen
+    host, port = parse_listen(listen)
+    problem = exposure_problem(host, desk_token(config))
+    if problem:
+        return [problem]
+    taken = bind_problem(host, port)
+    return [f"web.listen: cannot listen on {listen} ({taken}); {BIND_FIX}"] if taken else []
 
 
 def filter_problems(sink: SinkSettings, ruleset: Any) -> list[str]:

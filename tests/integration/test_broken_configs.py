@@ -99,6 +99,11 @@ CASES = {
         "web.listen: 10.1.2.3 is beyond loopback and the desk has no access token; set "
         "MONITOR_WEB_TOKEN or [web] token_file",
     ),
+    "web-port-in-use": Case(
+        TELEGRAM + '[web]\nlisten = "127.0.0.1:{port}"\n',
+        "web.listen: cannot listen on 127.0.0.1:{port} (Address already in use); choose a "
+        "free port",
+    ),
     "web-token-file-missing": Case(
         TELEGRAM + '[web]\ntoken_file = "desk-token"\n',
         "web: cannot read {dir}/desk-token: No such file or directory; fix the path",

@@ -13,12 +13,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor.errors import FeedbackError
+from monitor.logs import get_logger
 from monitor.web.filters import FilterError, cursor_param, desk_filter
 from monitor.web.openapi import OPENAPI
 from monitor.web.pages import desk_of
 from monitor.web.views import feedback_json, post_json
 
 WHO = "web"
+log = get_logger("monitor.web")
 
 
 def error(message: str, status: int = 400) -> JSONResponse:
@@ -76,6 +78,7 @@ async def post_feedback(request: Request) -> Response:
         )
     except FeedbackError as problem:
         return error(str(problem), 404 if "no stored post" in str(problem) else 400)
+    log.info("feedback_recorded", post_id=post_id, label=recorded.label, who=WHO)
     return JSONResponse({"post_id": post_id, **(feedback_json(recorded) or {})}, 201)
 
 
@@ -116,6 +119,7 @@ async def create_mute(request: Request) -> Response:
         )
     except FeedbackError as problem:
         return error(str(problem))
+    log.info("mute_created", kind=mute.kind, target=mute.target, until=mute.until, who=WHO)
     return JSONResponse(_mute_json(mute), 201)
 
 
@@ -125,6 +129,7 @@ async def undo_mute(request: Request) -> Response:
         mute = await desk_of(request).feedback.undo_mute(request.path_params["mute_id"])
     except FeedbackError as problem:
         return error(str(problem), 404)
+    log.info("mute_undone", mute_id=mute.id, kind=mute.kind, target=mute.target, who=WHO)
     return JSONResponse(_mute_json(mute))
 
 

@@ -41,7 +41,7 @@ async def flagged(request: Request) -> Response:
     desk = desk_of(request)
     params = request.query_params
     try:
-        criteria = desk_filter(params, desk_of(request).tags)
+        criteria = desk_filter(params, desk.tags)
     except FilterError as error:
         return render(
             request, "flagged.html", 400, error=str(error), posts=[], params=params, tags=[]

@@ -6,6 +6,7 @@ import socket
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from tests.helpers.desk import serve_desk
 from tests.helpers.monitor_world import MonitorWorld, wait_until
@@ -96,10 +97,15 @@ async def test_feedback_is_recorded_and_filters_the_list(world: MonitorWorld) ->
     await _stored(world)
     async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
         post = (await client.get("/api/posts")).json()[0]
-        answer = await client.post(
-            f"/api/posts/{post['id']}/feedback", json={"label": "false_positive"}, headers=WRITE
-        )
+        with capture_logs() as logs:
+            answer = await client.post(
+                f"/api/posts/{post['id']}/feedback", json={"label": "false_positive"}, headers=WRITE
+            )
         assert answer.status_code == 201
+        recorded = [e for e in logs if e["event"] == "feedback_recorded"]
+        assert [(e["post_id"], e["label"], e["who"]) for e in recorded] == [
+            (post["id"], "false_positive", "web")
+        ]
         assert (answer.json()["label"], answer.json()["who"]) == ("false_positive", "web")
         shown = (await client.get(f"/api/posts/{post['id']}")).json()
         judged = (await client.get("/api/posts", params={"feedback": "false_positive"})).json()

@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
+from monitor.cluster.identity import this_instance
+from monitor.cluster.member import ClusterMember, is_cluster_database
+from monitor.cluster.single import SingleInstanceLock
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
 from monitor.logs import bind_context, clear_context, get_logger
@@ -136,6 +139,8 @@ class Daemon:
     observer: Observer | None = None
     vacuum_hint_given: bool = False
     feed: LiveFeed = field(default_factory=LiveFeed)
+    member: ClusterMember | None = None  # on PostgreSQL: leases, dispatch lock (issue 14)
+    side_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -151,7 +156,10 @@ class Daemon:
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
         try:
             await prepare_database(self.config.database.url)
-            with SessionLock(telegram, self.config.base_dir):
+            with (
+                SessionLock(telegram, self.config.base_dir),
+                SingleInstanceLock(self.config.database.url),
+            ):
                 return await self._run_locked(prepared)
         finally:
             for sink in prepared.sinks.values():
@@ -198,11 +206,35 @@ class Daemon:
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
         self.watcher = watcher
         channels = await watcher.load()
+        if is_cluster_database(self.config.database.url) and not self.once:
+            await self._join_cluster(repository, governor, channels)
         stages.backfill_by_channel = backfill_overrides(self.config, channels)
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
             return await self._sweep_once(watcher, channels)
         return await self._daemon(watcher, channels, stages)
+
+    async def _join_cluster(
+        self, repository: Repository, governor: Governor, channels: list[Channel]
+    ) -> None:
+        """Register this instance and claim its first share of the channels' leases."""
+        self.member = ClusterMember(
+            repository.engine,
+            self.config.cluster,
+            this_instance(self.config.telegram),  # type: ignore[arg-type]
+            paused=lambda: governor.paused_for("history"),
+        )
+        change = await self.member.start([channel.id for channel in channels])
+        log.info("cluster_joined", channels=len(change.gained), of=len(channels))
+
+    def _serves(self, channel_id: int) -> bool:
+        """Tell whether this instance fetches the channel (always, outside a cluster)."""
+        return self.member is None or self.member.serves(channel_id)
+
+    def _alerts_stored(self) -> None:
+        self.alerts_waiting.set()
+        if self.member is not None:
+            self.member.alerts_stored()
 
     def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
         from monitor.rules.language import detect_language
@@ -219,7 +251,7 @@ class Daemon:
             backfill_since=scheduler.backfill_since,
             live_since={},
             live_grace=self.live_grace,
-            on_alerts=lambda _count: self.alerts_waiting.set(),
+            on_alerts=lambda _count: self._alerts_stored(),
             stopping=self.stop_event.is_set,
         )
 
@@ -262,8 +294,13 @@ class Daemon:
         schedule.start()
         tasks = [
             asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels)),
-            asyncio.create_task(self.dispatcher.run(self.stop_event, self.alerts_waiting)),
+            asyncio.create_task(self._dispatch()),
         ]
+        if self.member is not None:
+            self._spawn(self.member.notify_loop(self.stop_event))
+            schedule.every(
+                "leases", self.member.renew_every, self._renew_leases, schedule, watcher, stages
+            )
         schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, watcher)
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
@@ -279,18 +316,64 @@ class Daemon:
             raise self.fatal
         return 0
 
-    async def _resolve_and_join(
-        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channels: list[Channel]
+    async def _dispatch(self) -> None:
+        """Deliver alerts: always alone; in a cluster, while holding the dispatch lock."""
+        if self.member is None:
+            await self.dispatcher.run(self.stop_event, self.alerts_waiting)
+        else:
+            await self.member.dispatch(self.dispatcher, self.stop_event, self.alerts_waiting)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self.side_tasks.add(task)
+        task.add_done_callback(self.side_tasks.discard)
+
+    async def _renew_leases(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages
     ) -> None:
+        """Renew this instance's leases; stop watching channels lost, start on those gained."""
+        if self.member is None or self.stop_event.is_set():
+            return
+        change = await self.member.tick()
+        for channel_id in change.lost:
+            schedule.remove(f"channel:{channel_id}")
+        if change.gained:
+            # Resolving and joining wait on the account's budgets: never inside the renewal.
+            self._spawn(self._take_over(schedule, watcher, stages, change.gained))
+
+    async def _take_over(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel_ids: list[int]
+    ) -> None:
+        """Start watching channels whose leases were just claimed, from their stored cursor."""
+        try:
+            channels = [await watcher.repository.channel(channel_id) for channel_id in channel_ids]
+        except DATABASE_ERRORS as error:  # the next renewal finds them held and unwatched
+            log.error("takeover_failed", error=error_line(error))
+            return
+        await self._resolve_and_join(schedule, watcher, stages, channels, rebalance=False)
+
+    async def _resolve_and_join(
+        self,
+        schedule: Schedule,
+        watcher: ChannelWatcher,
+        stages: Stages,
+        channels: list[Channel],
+        *,
+        rebalance: bool = True,
+    ) -> None:
+        channels = [channel for channel in channels if self._serves(channel.id)]
         for channel in channels:
             if channel.resolved:
                 await self._watch(schedule, watcher, stages, channel)
         await watcher.resolve_pending(channels)  # calls _watch for each newly resolved one
-        await self._rebalance(schedule, watcher)
+        if rebalance:
+            await self._rebalance(schedule, watcher)
 
     async def _watch(
         self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel: Channel
     ) -> None:
+        if not self._serves(channel.id):
+            return
         if self.config.scheduler.live and watcher.wants_join(channel):
             channel = await watcher.join(channel)
         if self.config.scheduler.live and channel.joined:
@@ -309,7 +392,7 @@ class Daemon:
     async def _poll(self, watcher: ChannelWatcher, channel_id: int) -> None:
         """One scheduled cycle, tracked so a graceful stop can let it finish."""
         task = asyncio.current_task()
-        if task is None or self.stop_event.is_set():
+        if task is None or self.stop_event.is_set() or not self._serves(channel_id):
             return
         self.running_cycles.add(task)
         try:
@@ -335,6 +418,7 @@ class Daemon:
         demands = [
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
+            if self._serves(c.id)
         ]
         scheduler = self.config.scheduler
         rechecks = recheck_rate(demands, scheduler.recheck_window, scheduler.recheck_interval)
@@ -352,12 +436,12 @@ class Daemon:
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is not None:
+            if channel is not None and self._serves(channel.id):
                 await self._ingest_live(watcher, stages, channel, messages, edited=edited)
 
         async def on_deleted(telegram_id: int, message_ids: list[int]) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is None:
+            if channel is None or not self._serves(channel.id):
                 return
             try:
                 await record_deleted(
@@ -447,9 +531,12 @@ class Daemon:
             cycle.cancel()
         await asyncio.wait({dispatcher, *cycles}, timeout=STOP_GRACE_SECONDS)
         schedule.shutdown()
-        for task in tasks:
+        side = list(self.side_tasks)
+        for task in (*tasks, *side):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *side, return_exceptions=True)
+        if self.member is not None:  # after the last cycle: the others may take over now
+            await self.member.stop()
         if self.observer is not None:
             self.observer.stop_server()
         with contextlib.suppress(OSError):

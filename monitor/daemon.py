@@ -105,16 +105,24 @@ def backfill_overrides(config: Config, channels: list[Channel]) -> dict[int, int
 
 
 async def prepare_database(url: str) -> None:
-    """Create the schema in a new database; refuse one at an older revision.
+    """Create the schema in a new database; refuse one at an older or unknown revision.
 
     Raises:
-        StorageError: the database is behind the code and needs ``monitor db upgrade``.
+        StorageError: the database is behind the code and needs ``monitor db upgrade``, or
+            ahead of it (a newer version upgraded it) and this version must not run on it.
     """
     current = await asyncio.to_thread(migrate.current_revision, url)
     head = migrate.head_revision()
     if current is None:
         await asyncio.to_thread(migrate.upgrade, url)
         log.info("database_created", revision=head)
+    elif not migrate.knows_revision(current):
+        # A rolling upgrade ran `monitor db upgrade` from a newer version: this older code
+        # must not write to a schema it does not know.
+        raise StorageError(
+            f"the database is at {current}, newer than this monitor knows (its newest is "
+            f"{head}); install the newer monitor version before starting this instance"
+        )
     elif current != head:
         raise StorageError(
             f"the database is at {current}, the code needs {head}; run `monitor db upgrade`"

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
-from monitor.cluster.identity import this_instance
+from monitor.cluster.identity import account_name, this_instance
 from monitor.cluster.member import ClusterMember, is_cluster_database
 from monitor.cluster.single import SingleInstanceLock
 from monitor.config import Config
@@ -213,8 +213,11 @@ class Daemon:
         stages = self._stages(source, repository, ruleset)
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
         self.watcher = watcher
+        if is_cluster_database(self.config.database.url):
+            # Several accounts may share the database: each sees its own access hashes.
+            repository.account = account_name(self.config.telegram)  # type: ignore[arg-type]
         channels = await watcher.load()
-        if is_cluster_database(self.config.database.url) and not self.once:
+        if repository.account is not None and not self.once:
             await self._join_cluster(repository, governor, channels)
         stages.backfill_by_channel = backfill_overrides(self.config, channels)
         stages.classifier.tags = channel_tags(self.config, channels)
@@ -226,10 +229,11 @@ class Daemon:
         self, repository: Repository, governor: Governor, channels: list[Channel]
     ) -> None:
         """Register this instance and claim its first share of the channels' leases."""
+        identity = this_instance(self.config.telegram)  # type: ignore[arg-type]
         self.member = ClusterMember(
             repository.engine,
             self.config.cluster,
-            this_instance(self.config.telegram),  # type: ignore[arg-type]
+            identity,
             paused=lambda: governor.paused_for("history"),
         )
         change = await self.member.start([channel.id for channel in channels])
@@ -380,13 +384,13 @@ class Daemon:
     async def _watch(
         self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel: Channel
     ) -> None:
+        """Poll the channel on its schedule; join it for live updates meanwhile.
+
+        Joining waits on the account's join budget (a few an hour), so it runs beside the
+        polling rather than before it: a channel taken over is read at once, joined later.
+        """
         if not self._serves(channel.id):
             return
-        if self.config.scheduler.live and watcher.wants_join(channel):
-            channel = await watcher.join(channel)
-        if self.config.scheduler.live and channel.joined:
-            # Telegram dates have whole seconds: a post in this very second counts as live.
-            stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
         interval = self.config.channel_interval(channel.ref)
         schedule.every(
             f"channel:{channel.id}",
@@ -396,6 +400,20 @@ class Daemon:
             channel.id,
             jitter=self.config.scheduler.jitter,
         )
+        if self.config.scheduler.live and watcher.wants_join(channel):
+            self._spawn(self._join(watcher, stages, channel))
+        elif self.config.scheduler.live and channel.joined:
+            self._live_since(stages, channel)
+
+    async def _join(self, watcher: ChannelWatcher, stages: Stages, channel: Channel) -> None:
+        joined = await watcher.join(channel)
+        if joined.joined:
+            self._live_since(stages, joined)
+
+    @staticmethod
+    def _live_since(stages: Stages, channel: Channel) -> None:
+        # Telegram dates have whole seconds: a post in this very second counts as live.
+        stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
 
     async def _poll(self, watcher: ChannelWatcher, channel_id: int) -> None:
         """One scheduled cycle, tracked so a graceful stop can let it finish."""

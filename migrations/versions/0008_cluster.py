@@ -5,7 +5,8 @@ Revises: 0005_storage_speed
 Create Date: 2026-12-04 23:50:00
 
 ``instances`` registers each ``monitor run`` (account, host, pid, version, heartbeat);
-``channel_leases`` says which instance watches each channel until when. Only new tables: an
+``channel_leases`` says which instance watches each channel until when; ``account_channels``
+keeps each account's own access hash and membership. Only new tables: an
 older instance still running ignores them, so ``monitor db upgrade`` is safe under it.
 """
 
@@ -57,10 +58,30 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_channel_leases_holder_id"), "channel_leases", ["holder_id"], unique=False
     )
+    op.create_table(
+        "account_channels",
+        sa.Column("account", sa.String(length=255), nullable=False),
+        sa.Column("channel_id", sa.Integer(), nullable=False),
+        sa.Column("access_hash", sa.BigInteger(), nullable=True),
+        sa.Column("joined", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["channels.id"],
+            name=op.f("fk_account_channels_channel_id_channels"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account", "channel_id", name=op.f("pk_account_channels")),
+    )
+    op.create_index(
+        op.f("ix_account_channels_channel_id"), "account_channels", ["channel_id"], unique=False
+    )
 
 
 def downgrade() -> None:
     """Revert this revision."""
+    op.drop_index(op.f("ix_account_channels_channel_id"), table_name="account_channels")
+    op.drop_table("account_channels")
     op.drop_index(op.f("ix_channel_leases_holder_id"), table_name="channel_leases")
     op.drop_table("channel_leases")
     op.drop_table("instances")

@@ -278,3 +278,21 @@ class ChannelLeaseRow(Base):
     )
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountChannelRow(Base):
+    """One account's own access hash for a channel and whether that account joined it.
+
+    Telegram gives each account its own access hash; ``channels.access_hash`` holds the last
+    resolver's, so with several accounts each keeps its own here (``AccountView``).
+    """
+
+    __tablename__ = "account_channels"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    access_hash: Mapped[int | None] = mapped_column(BigInteger)
+    joined: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -80,7 +80,8 @@ async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) ->
 
     listing = await monitor(world, "cluster")
     assert listing.code == 0, listing.stdout + listing.stderr
-    assert "bob" in listing.stdout and "dead" in listing.stdout
+    assert "bob" in listing.stdout
+    assert "dead" in listing.stdout
     assert "Every enabled channel is held by an instance." in listing.stdout
 
     cluster.start("alice")  # back: channels are shared again, a few at a time

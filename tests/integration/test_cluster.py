@@ -11,10 +11,10 @@ import pytest
 
 from tests.helpers.cluster_world import ClusterWorld, Poster
 from tests.helpers.http_server import RecordingServer
-from tests.helpers.monitor_world import make_world, wait_until
-from tests.helpers.processes import finish, monitor
+from tests.helpers.monitor_world import MonitorWorld, make_world, wait_until
+from tests.helpers.processes import finish, monitor, spawn
 
-pytestmark = [pytest.mark.telegram, pytest.mark.postgres]
+pytestmark = pytest.mark.telegram
 
 LEASE = 3  # seconds: takeover is due within two lease periods
 CHANNELS = 6
@@ -53,6 +53,7 @@ async def takeover_seconds(cluster: ClusterWorld, dead: str) -> float:
     return float(value)
 
 
+@pytest.mark.postgres
 async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) -> None:
     """Two instances share six channels; one is killed mid-run: the other takes its channels
     within two lease periods, every post is stored once and every alert delivered once; the
@@ -125,3 +126,33 @@ async def _all_stored(cluster: ClusterWorld, poster: Poster) -> bool:
 
 async def _all_alerted(cluster: ClusterWorld, poster: Poster) -> bool:
     return cluster.deliveries()[1] >= poster.flagged
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_sqlite_refuses_a_second_instance_even_with_another_account(
+    world: MonitorWorld, receiver: RecordingServer
+) -> None:
+    """One instance per SQLite file: a second account's ``monitor run`` exits 2 in one line
+    naming the first one's pid and PostgreSQL; ``monitor cluster`` says PostgreSQL too."""
+    cluster = ClusterWorld(world, receiver, ["alice", "bob"])
+    world.server.add_channel(username="solo_news", title="Solo")
+    cluster.write_config(["@solo_news"], LEASE)
+    await cluster.login_all()
+    first = cluster.start("alice")
+    try:
+        await wait_until(
+            lambda: world.scalar("select count(*) from channels where last_polled_at is not null"),
+            within=30,
+        )
+        second = await finish(spawn(world, "run", "--session", "bob"), within=20)
+        assert second.code == 2
+        lines = [line for line in second.stderr.splitlines() if "in use" in line]
+        assert len(lines) == 1
+        assert f"in use by another monitor process (pid {first.pid})" in lines[0]
+        assert "need PostgreSQL" in lines[0]
+        assert "Traceback" not in second.stderr
+        listing = await monitor(world, "cluster")
+        assert listing.code == 2
+        assert "several instances need PostgreSQL" in listing.stderr
+    finally:
+        cluster.stop_all()

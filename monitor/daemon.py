@@ -178,6 +178,10 @@ class Daemon:
         from monitor.alerts.telegram_bot import TelegramBotSink
 
         repository = DaemonRepository.open(self.config.database.url, echo=self.config.database.echo)
+        if is_cluster_database(self.config.database.url):
+            # Several accounts may share the database: each sees its own access hashes,
+            # memberships and flood waits.
+            repository.account = account_name(self.config.telegram)  # type: ignore[arg-type]
         client = self._client()
         if self.config.scheduler.live and not self.once:
             # Before connecting: Telethon replays what was missed while we were down at once.
@@ -213,9 +217,6 @@ class Daemon:
         stages = self._stages(source, repository, ruleset)
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
         self.watcher = watcher
-        if is_cluster_database(self.config.database.url):
-            # Several accounts may share the database: each sees its own access hashes.
-            repository.account = account_name(self.config.telegram)  # type: ignore[arg-type]
         channels = await watcher.load()
         if repository.account is not None and not self.once:
             await self._join_cluster(repository, governor, channels)

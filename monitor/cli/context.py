@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.base import options
-from monitor.config import Config, default_config, load_config
+from monitor.config import Config, MetricsSettings, default_config, load_config
 from monitor.errors import ConfigError
 from monitor.invite_links import invite_hashes
 from monitor.logs import configure_logging, redactor, secret_values
@@ -61,7 +61,17 @@ def use_session(config: Config, session: str | None) -> Config:
     if not path.is_absolute():
         path = (config.base_dir / path).resolve()
     telegram = config.telegram.model_copy(update={"session": path})
-    return config.model_copy(update={"telegram": telegram})
+    return config.model_copy(update={"telegram": telegram, "metrics": _own_heartbeat(config, path)})
+
+
+def _own_heartbeat(config: Config, session: Path) -> MetricsSettings:
+    """Give the instance of ``session`` a heartbeat file of its own (instances may share a
+    folder): ``monitor.heartbeat`` becomes ``monitor.alice.heartbeat``."""
+    beat = config.metrics.heartbeat_file
+    account = session.name.removesuffix(".session")
+    return config.metrics.model_copy(
+        update={"heartbeat_file": beat.with_name(f"{beat.stem}.{account}{beat.suffix}")}
+    )
 
 
 __all__ = ["ConfigError", "load_cli_config", "use_session"]

@@ -73,13 +73,14 @@ def login(ctx: click.Context, as_string: bool, phone: str | None, session: str |
 
 @cli.command()
 @config_option
+@click.option("--session", "session", metavar="NAME", help="The instance started with it.")
 @handle_errors
 @click.pass_context
-def health(ctx: click.Context) -> None:
+def health(ctx: click.Context, session: str | None) -> None:
     """Exit 0 when the running daemon's heartbeat is fresh, 1 otherwise (for HEALTHCHECK)."""
     from monitor.heartbeat import read_health
 
-    config = load_cli_config(ctx)
+    config = use_session(load_cli_config(ctx), session)
     verdict = read_health(config.metrics.heartbeat_file, config.metrics.heartbeat_max_age)
     click.echo(verdict.reason)
     sys.exit(0 if verdict.healthy else 1)

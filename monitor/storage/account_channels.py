@@ -7,13 +7,15 @@ keeps its own here. ``AccountView`` is the repository as one account sees it: a 
 reads with that account's hash and membership; one that only another account resolved reads
 as unresolved (so this account resolves it once, under its own budget, rather than failing
 on a foreign hash); one nobody recorded (a database from before several accounts) keeps the
-stored hash. Resolving and joining record both the shared columns and this account's row.
+stored hash. Resolving and joining record both the shared columns and this account's row;
+flood waits are recorded and restored under the account's name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -86,6 +88,27 @@ class AccountView(ChannelState):
                 account_channels_t.delete().where(account_channels_t.c.channel_id == channel_id)
             )
         await super().reset_channel(channel_id)
+
+    # Flood waits are the account's: one account's wait must not pause another at its start.
+
+    def _flood_key(self, method: str) -> str:
+        return method if self.account is None else f"{self.account[:48]}/{method}"
+
+    async def record_flood_wait(self, method: str, until: datetime, seconds: int) -> None:
+        """``ChannelState.record_flood_wait``, under this account's name."""
+        await super().record_flood_wait(self._flood_key(method), until, seconds)
+
+    async def flood_waits(self, now: datetime | None = None) -> dict[str, datetime]:
+        """This account's flood waits still in force, by method."""
+        waits = await super().flood_waits(now)
+        if self.account is not None:
+            prefix = self._flood_key("")
+            return {k.removeprefix(prefix): v for k, v in waits.items() if k.startswith(prefix)}
+        found: dict[str, datetime] = {}  # no account named: respect every account's wait
+        for key, until in waits.items():
+            method = key.rpartition("/")[2]
+            found[method] = max(until, found.get(method, until))
+        return found
 
     async def _record(self, channel_id: int, **values: Any) -> None:
         if self.account is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -149,6 +150,8 @@ class Daemon:
     feed: LiveFeed = field(default_factory=LiveFeed)
     member: ClusterMember | None = None  # on PostgreSQL: leases, dispatch lock (issue 14)
     side_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Channels held but not yet watched, by when to try taking them over again (monotonic).
+    takeovers: dict[int, float] = field(default_factory=dict)
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -238,6 +241,8 @@ class Daemon:
             paused=lambda: governor.paused_for("history"),
         )
         change = await self.member.start([channel.id for channel in channels])
+        retry_at = time.monotonic() + REBALANCE_SECONDS  # being watched by _resolve_and_join
+        self.takeovers.update(dict.fromkeys(change.gained, retry_at))
         log.info("cluster_joined", channels=len(change.gained), of=len(channels))
 
     def _serves(self, channel_id: int) -> bool:
@@ -350,9 +355,31 @@ class Daemon:
         change = await self.member.tick()
         for channel_id in change.lost:
             schedule.remove(f"channel:{channel_id}")
-        if change.gained:
+        waiting = self._unwatched(schedule, change.gained)
+        if waiting:
             # Resolving and joining wait on the account's budgets: never inside the renewal.
-            self._spawn(self._take_over(schedule, watcher, stages, change.gained))
+            self._spawn(self._take_over(schedule, watcher, stages, waiting))
+
+    def _unwatched(self, schedule: Schedule, gained: list[int]) -> list[int]:
+        """Channels to start watching: those just gained, and those held but still not
+        watched (their takeover failed) once their retry time has come."""
+        if self.member is None:
+            return []
+        now = time.monotonic()
+        held = self.member.keeper.held
+        for channel_id in list(self.takeovers):
+            if channel_id not in held:
+                del self.takeovers[channel_id]
+        stalled = [
+            channel_id
+            for channel_id in held
+            if schedule.interval(f"channel:{channel_id}") is None
+            and self.takeovers.get(channel_id, now) <= now
+        ]
+        waiting = sorted({*gained, *stalled})
+        for channel_id in waiting:
+            self.takeovers[channel_id] = now + REBALANCE_SECONDS
+        return waiting
 
     async def _take_over(
         self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel_ids: list[int]
@@ -360,8 +387,8 @@ class Daemon:
         """Start watching channels whose leases were just claimed, from their stored cursor."""
         try:
             channels = [await watcher.repository.channel(channel_id) for channel_id in channel_ids]
-        except DATABASE_ERRORS as error:  # the next renewal finds them held and unwatched
-            log.error("takeover_failed", error=error_line(error))
+        except DATABASE_ERRORS as error:  # tried again at a renewal REBALANCE_SECONDS later
+            log.error("takeover_failed", error=error_line(error), retry_in_s=REBALANCE_SECONDS)
             return
         await self._resolve_and_join(schedule, watcher, stages, channels, rebalance=False)
 

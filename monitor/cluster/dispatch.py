@@ -33,18 +33,18 @@ async def dispatch_when_leading(
 ) -> None:
     """Run ``dispatcher`` whenever this instance holds ``lock``, until ``stop``."""
     while not stop.is_set():
-        if await _try_acquire(lock):
+        if await _try_acquire(lock, check_every):
             await _lead(lock, dispatcher, stop, wake, check_every)
             continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), check_every)
 
 
-async def _try_acquire(lock: DispatchLock) -> bool:
+async def _try_acquire(lock: DispatchLock, every: float) -> bool:
     try:
         return await lock.try_acquire()
     except DATABASE_ERRORS as error:
-        log.warning("dispatch_lock_failed", error=error_line(error))
+        log.warning("dispatch_lock_failed", error=error_line(error), retry_in_s=every)
         return False
 
 

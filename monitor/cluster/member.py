@@ -81,7 +81,11 @@ class ClusterMember:
             try:
                 await self.leases.notify_alerts()
             except DATABASE_ERRORS as error:  # the dispatcher polls anyway
-                log.warning("alerts_notify_failed", error=error_line(error))
+                log.warning(
+                    "alerts_notify_failed",
+                    error=error_line(error),
+                    retry="none needed: the dispatcher also looks for due alerts by itself",
+                )
 
     async def dispatch(self, dispatcher: Any, stop: asyncio.Event, wake: asyncio.Event) -> None:
         """Deliver alerts whenever this instance holds the cluster's dispatch lock."""

@@ -74,10 +74,12 @@ class ClusterWorld:
     accounts: list[str]
     processes: dict[str, Spawned] = field(default_factory=dict)
 
-    def write_config(self, refs: list[str], lease: int, **scheduler: Any) -> None:
+    def write_config(
+        self, refs: list[str], lease: int, cluster_extra: str = "", **scheduler: Any
+    ) -> None:
         """Write the one config every instance shares: channels, webhook, short leases."""
         hook = f'[[alerts]]\nkind = "webhook"\nname = "hook"\nurl = "{self.receiver.url}/hook"\n'
-        cluster = f"[cluster]\nlease_seconds = {lease}\n"
+        cluster = f"[cluster]\nlease_seconds = {lease}\n{cluster_extra}"
         self.world.write_config(refs, extra=hook + cluster, **scheduler)
 
     async def login_all(self) -> None:

@@ -11,6 +11,7 @@ import os
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from monitor.storage.engine import async_url, create_migration_engine
@@ -54,9 +55,17 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+#: A transaction-level advisory lock: instances starting together on an empty PostgreSQL
+#: database (or ``monitor db upgrade`` run twice) migrate one after the other; the second
+#: then finds the schema at head and does nothing.
+MIGRATION_LOCK_KEY = 0x6D6F6E69746F726D
+
+
 def _run(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"))
         context.run_migrations()
 
 

@@ -289,6 +289,24 @@ class DeliverySettings(Section):
         return value
 
 
+class ClusterSettings(Section):
+    """Several instances over one PostgreSQL: channel leases and failover (issue 14).
+
+    Only PostgreSQL uses these; on SQLite one instance watches every channel.
+    """
+
+    # A lease lives this long; its holder renews it every third of it. A dead instance's
+    # channels move to the others within two lease periods.
+    lease_seconds: Seconds = 30
+    # At most this many channels per instance (Telegram lets one account join about 500).
+    capacity: Positive = 500
+    # An instance whose history requests wait longer than this on a flood wait lets its
+    # channels go to the others until the wait is over.
+    max_flood_wait: Seconds = 300
+    # Channels an instance above its fair share lets go per lease renewal (no thundering herd).
+    rebalance_step: Positive = 5
+
+
 class LoggingSettings(Section):
     """Log level and rendering (the CLI flags override these)."""
 
@@ -377,6 +395,7 @@ class Config(Section):
     rules: RulesSettings = RulesSettings()
     alerts: list[AnySinkSettings] = Field(default_factory=list)
     delivery: DeliverySettings = DeliverySettings()
+    cluster: ClusterSettings = ClusterSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     web: WebSettings = WebSettings()

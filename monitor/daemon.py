@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,9 @@ from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
+from monitor.cluster.identity import account_name, this_instance
+from monitor.cluster.member import ClusterMember, is_cluster_database
+from monitor.cluster.single import SingleInstanceLock
 from monitor.config import Config
 from monitor.errors import SessionError, StorageError
 from monitor.logs import bind_context, clear_context, get_logger
@@ -102,16 +106,24 @@ def backfill_overrides(config: Config, channels: list[Channel]) -> dict[int, int
 
 
 async def prepare_database(url: str) -> None:
-    """Create the schema in a new database; refuse one at an older revision.
+    """Create the schema in a new database; refuse one at an older or unknown revision.
 
     Raises:
-        StorageError: the database is behind the code and needs ``monitor db upgrade``.
+        StorageError: the database is behind the code and needs ``monitor db upgrade``, or
+            ahead of it (a newer version upgraded it) and this version must not run on it.
     """
     current = await asyncio.to_thread(migrate.current_revision, url)
     head = migrate.head_revision()
     if current is None:
         await asyncio.to_thread(migrate.upgrade, url)
         log.info("database_created", revision=head)
+    elif not migrate.knows_revision(current):
+        # A rolling upgrade ran `monitor db upgrade` from a newer version: this older code
+        # must not write to a schema it does not know.
+        raise StorageError(
+            f"the database is at {current}, newer than this monitor knows (its newest is "
+            f"{head}); install the newer monitor version before starting this instance"
+        )
     elif current != head:
         raise StorageError(
             f"the database is at {current}, the code needs {head}; run `monitor db upgrade`"
@@ -137,6 +149,10 @@ class Daemon:
     vacuum_hint_given: bool = False
     feed: LiveFeed = field(default_factory=LiveFeed)
     desk: asyncio.Task[None] | None = None
+    member: ClusterMember | None = None  # on PostgreSQL: leases, dispatch lock (issue 14)
+    side_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Channels held but not yet watched, by when to try taking them over again (monotonic).
+    takeovers: dict[int, float] = field(default_factory=dict)
 
     async def run(self) -> int:
         """Run until stopped (or one sweep with ``once``); return the exit code.
@@ -152,7 +168,10 @@ class Daemon:
             raise SessionError("no [telegram] section in the config; add api_id and api_hash")
         try:
             await prepare_database(self.config.database.url)
-            with SessionLock(telegram, self.config.base_dir):
+            with (
+                SessionLock(telegram, self.config.base_dir),
+                SingleInstanceLock(self.config.database.url),
+            ):
                 return await self._run_locked(prepared)
         finally:
             for sink in prepared.sinks.values():
@@ -163,6 +182,10 @@ class Daemon:
         from monitor.alerts.telegram_bot import TelegramBotSink
 
         repository = DaemonRepository.open(self.config.database.url, echo=self.config.database.echo)
+        if is_cluster_database(self.config.database.url):
+            # Several accounts may share the database: each sees its own access hashes,
+            # memberships and flood waits.
+            repository.account = account_name(self.config.telegram)  # type: ignore[arg-type]
         client = self._client()
         if self.config.scheduler.live and not self.once:
             # Before connecting: Telethon replays what was missed while we were down at once.
@@ -201,11 +224,38 @@ class Daemon:
         watcher = ChannelWatcher(self.config, repository, source, stages, on_fatal=self._fail)
         self.watcher = watcher
         channels = await watcher.load()
+        if repository.account is not None and not self.once:
+            await self._join_cluster(repository, governor, channels)
         stages.backfill_by_channel = backfill_overrides(self.config, channels)
         stages.classifier.tags = channel_tags(self.config, channels)
         if self.once:
             return await self._sweep_once(watcher, channels)
         return await self._daemon(watcher, channels, stages)
+
+    async def _join_cluster(
+        self, repository: Repository, governor: Governor, channels: list[Channel]
+    ) -> None:
+        """Register this instance and claim its first share of the channels' leases."""
+        identity = this_instance(self.config.telegram)  # type: ignore[arg-type]
+        self.member = ClusterMember(
+            repository.engine,
+            self.config.cluster,
+            identity,
+            paused=lambda: governor.paused_for("history"),
+        )
+        change = await self.member.start([channel.id for channel in channels])
+        retry_at = time.monotonic() + REBALANCE_SECONDS  # being watched by _resolve_and_join
+        self.takeovers.update(dict.fromkeys(change.gained, retry_at))
+        log.info("cluster_joined", channels=len(change.gained), of=len(channels))
+
+    def _serves(self, channel_id: int) -> bool:
+        """Tell whether this instance fetches the channel (always, outside a cluster)."""
+        return self.member is None or self.member.serves(channel_id)
+
+    def _alerts_stored(self) -> None:
+        self.alerts_waiting.set()
+        if self.member is not None:
+            self.member.alerts_stored()
 
     def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
         from monitor.rules.language import detect_language
@@ -222,7 +272,7 @@ class Daemon:
             backfill_since=scheduler.backfill_since,
             live_since={},
             live_grace=self.live_grace,
-            on_alerts=lambda _count: self.alerts_waiting.set(),
+            on_alerts=lambda _count: self._alerts_stored(),
             stopping=self.stop_event.is_set,
         )
 
@@ -266,8 +316,13 @@ class Daemon:
         schedule.start()
         tasks = [
             asyncio.create_task(self._resolve_and_join(schedule, watcher, stages, channels)),
-            asyncio.create_task(self.dispatcher.run(self.stop_event, self.alerts_waiting)),
+            asyncio.create_task(self._dispatch()),
         ]
+        if self.member is not None:
+            self._spawn(self.member.notify_loop(self.stop_event))
+            schedule.every(
+                "leases", self.member.renew_every, self._renew_leases, schedule, watcher, stages
+            )
         schedule.every("heartbeat", HEARTBEAT_SECONDS, self._heartbeat, watcher)
         schedule.every(
             "rebalance", REBALANCE_SECONDS, self._rebalance, schedule, watcher, start_now=False
@@ -298,23 +353,91 @@ class Daemon:
         if not task.cancelled() and task.exception() is not None:
             self._fail(task.exception())  # type: ignore[arg-type]
 
-    async def _resolve_and_join(
-        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channels: list[Channel]
+    async def _dispatch(self) -> None:
+        """Deliver alerts: always alone; in a cluster, while holding the dispatch lock."""
+        if self.member is None:
+            await self.dispatcher.run(self.stop_event, self.alerts_waiting)
+        else:
+            await self.member.dispatch(self.dispatcher, self.stop_event, self.alerts_waiting)
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self.side_tasks.add(task)
+        task.add_done_callback(self.side_tasks.discard)
+
+    async def _renew_leases(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages
     ) -> None:
+        """Renew this instance's leases; stop watching channels lost, start on those gained."""
+        if self.member is None or self.stop_event.is_set():
+            return
+        change = await self.member.tick()
+        for channel_id in change.lost:
+            schedule.remove(f"channel:{channel_id}")
+        waiting = self._unwatched(schedule, change.gained)
+        if waiting:
+            # Resolving and joining wait on the account's budgets: never inside the renewal.
+            self._spawn(self._take_over(schedule, watcher, stages, waiting))
+
+    def _unwatched(self, schedule: Schedule, gained: list[int]) -> list[int]:
+        """Channels to start watching: those just gained, and those held but still not
+        watched (their takeover failed) once their retry time has come."""
+        if self.member is None:
+            return []
+        now = time.monotonic()
+        held = self.member.keeper.held
+        for channel_id in list(self.takeovers):
+            if channel_id not in held:
+                del self.takeovers[channel_id]
+        stalled = [
+            channel_id
+            for channel_id in held
+            if schedule.interval(f"channel:{channel_id}") is None
+            and self.takeovers.get(channel_id, now) <= now
+        ]
+        waiting = sorted({*gained, *stalled})
+        for channel_id in waiting:
+            self.takeovers[channel_id] = now + REBALANCE_SECONDS
+        return waiting
+
+    async def _take_over(
+        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel_ids: list[int]
+    ) -> None:
+        """Start watching channels whose leases were just claimed, from their stored cursor."""
+        try:
+            channels = [await watcher.repository.channel(channel_id) for channel_id in channel_ids]
+        except DATABASE_ERRORS as error:  # tried again at a renewal REBALANCE_SECONDS later
+            log.error("takeover_failed", error=error_line(error), retry_in_s=REBALANCE_SECONDS)
+            return
+        await self._resolve_and_join(schedule, watcher, stages, channels, rebalance=False)
+
+    async def _resolve_and_join(
+        self,
+        schedule: Schedule,
+        watcher: ChannelWatcher,
+        stages: Stages,
+        channels: list[Channel],
+        *,
+        rebalance: bool = True,
+    ) -> None:
+        channels = [channel for channel in channels if self._serves(channel.id)]
         for channel in channels:
             if channel.resolved:
                 await self._watch(schedule, watcher, stages, channel)
         await watcher.resolve_pending(channels)  # calls _watch for each newly resolved one
-        await self._rebalance(schedule, watcher)
+        if rebalance:
+            await self._rebalance(schedule, watcher)
 
     async def _watch(
         self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel: Channel
     ) -> None:
-        if self.config.scheduler.live and watcher.wants_join(channel):
-            channel = await watcher.join(channel)
-        if self.config.scheduler.live and channel.joined:
-            # Telegram dates have whole seconds: a post in this very second counts as live.
-            stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
+        """Poll the channel on its schedule; join it for live updates meanwhile.
+
+        Joining waits on the account's join budget (a few an hour), so it runs beside the
+        polling rather than before it: a channel taken over is read at once, joined later.
+        """
+        if not self._serves(channel.id):
+            return
         interval = self.config.channel_interval(channel.ref)
         schedule.every(
             f"channel:{channel.id}",
@@ -324,11 +447,25 @@ class Daemon:
             channel.id,
             jitter=self.config.scheduler.jitter,
         )
+        if self.config.scheduler.live and watcher.wants_join(channel):
+            self._spawn(self._join(watcher, stages, channel))
+        elif self.config.scheduler.live and channel.joined:
+            self._live_since(stages, channel)
+
+    async def _join(self, watcher: ChannelWatcher, stages: Stages, channel: Channel) -> None:
+        joined = await watcher.join(channel)
+        if joined.joined:
+            self._live_since(stages, joined)
+
+    @staticmethod
+    def _live_since(stages: Stages, channel: Channel) -> None:
+        # Telegram dates have whole seconds: a post in this very second counts as live.
+        stages.live_since.setdefault(channel.id, datetime.now(UTC).replace(microsecond=0))
 
     async def _poll(self, watcher: ChannelWatcher, channel_id: int) -> None:
         """One scheduled cycle, tracked so a graceful stop can let it finish."""
         task = asyncio.current_task()
-        if task is None or self.stop_event.is_set():
+        if task is None or self.stop_event.is_set() or not self._serves(channel_id):
             return
         self.running_cycles.add(task)
         try:
@@ -354,6 +491,7 @@ class Daemon:
         demands = [
             PollDemand(c.id, self.config.channel_interval(c.ref), activity.get(c.id, 1.0))
             for c in watcher.by_telegram_id.values()
+            if self._serves(c.id)
         ]
         scheduler = self.config.scheduler
         rechecks = recheck_rate(demands, scheduler.recheck_window, scheduler.recheck_interval)
@@ -371,12 +509,12 @@ class Daemon:
 
         async def on_posts(telegram_id: int, messages: list[Any], edited: bool) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is not None:
+            if channel is not None and self._serves(channel.id):
                 await self._ingest_live(watcher, stages, channel, messages, edited=edited)
 
         async def on_deleted(telegram_id: int, message_ids: list[int]) -> None:
             channel = watcher.by_telegram_id.get(telegram_id)
-            if channel is None:
+            if channel is None or not self._serves(channel.id):
                 return
             try:
                 await record_deleted(
@@ -466,9 +604,12 @@ class Daemon:
             cycle.cancel()
         await asyncio.wait({dispatcher, *cycles}, timeout=STOP_GRACE_SECONDS)
         schedule.shutdown()
-        for task in tasks:
+        side = list(self.side_tasks)
+        for task in (*tasks, *side):
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *side, return_exceptions=True)
+        if self.member is not None:  # after the last cycle: the others may take over now
+            await self.member.stop()
         if self.observer is not None:
             self.observer.stop_server()
         if self.desk is not None:

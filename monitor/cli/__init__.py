@@ -19,6 +19,7 @@ from monitor.cli import test_server  # noqa: F401  isort: skip
 from monitor.cli import browse_commands  # noqa: F401  isort: skip
 from monitor.cli import feedback_commands  # noqa: F401  isort: skip
 from monitor.cli import web_commands  # noqa: F401  isort: skip
+from monitor.cli import cluster_commands  # noqa: F401  isort: skip
 
 __all__ = ["cli", "main"]
 

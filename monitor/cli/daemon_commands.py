@@ -9,20 +9,26 @@ from datetime import UTC, datetime
 import click
 
 from monitor.cli.base import cli, config_option, handle_errors
-from monitor.cli.context import load_cli_config
+from monitor.cli.context import load_cli_config, use_session
 from monitor.errors import ConfigError
+
+SESSION_HELP = (
+    "The account's session: a name (NAME.session beside the config) or a file. Each of "
+    "several instances sharing a PostgreSQL database names its own."
+)
 
 
 @cli.command()
 @config_option
 @click.option("--once", is_flag=True, help="Sweep every channel once, then exit (for cron).")
+@click.option("--session", "session", metavar="NAME", help=SESSION_HELP)
 @handle_errors
 @click.pass_context
-def run(ctx: click.Context, once: bool) -> None:
+def run(ctx: click.Context, once: bool, session: str | None) -> None:
     """Watch the configured channels and raise alerts (until SIGTERM or Ctrl-C)."""
     from monitor.daemon import Daemon
 
-    config = load_cli_config(ctx, required=True)
+    config = use_session(load_cli_config(ctx, required=True), session)
     sys.exit(asyncio.run(Daemon(config, once=once).run()))
 
 
@@ -35,13 +41,14 @@ def run(ctx: click.Context, once: bool) -> None:
     help="Print a StringSession instead of writing a session file.",
 )
 @click.option("--phone", help="Phone number in international form (asked if not given).")
+@click.option("--session", "session", metavar="NAME", help=SESSION_HELP)
 @handle_errors
 @click.pass_context
-def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
+def login(ctx: click.Context, as_string: bool, phone: str | None, session: str | None) -> None:
     """Log the monitoring account in (phone, code, 2FA password) and save the session."""
     from monitor.telegram.login import interactive_login
 
-    config = load_cli_config(ctx, required=True)
+    config = use_session(load_cli_config(ctx, required=True), session)
     if config.telegram is None:
         raise ConfigError(f"{config.source}: telegram: required for login; add api_id and api_hash")
     if config.telegram.missing_secret():
@@ -66,13 +73,14 @@ def login(ctx: click.Context, as_string: bool, phone: str | None) -> None:
 
 @cli.command()
 @config_option
+@click.option("--session", "session", metavar="NAME", help="The instance started with it.")
 @handle_errors
 @click.pass_context
-def health(ctx: click.Context) -> None:
+def health(ctx: click.Context, session: str | None) -> None:
     """Exit 0 when the running daemon's heartbeat is fresh, 1 otherwise (for HEALTHCHECK)."""
     from monitor.heartbeat import read_health
 
-    config = load_cli_config(ctx)
+    config = use_session(load_cli_config(ctx), session)
     verdict = read_health(config.metrics.heartbeat_file, config.metrics.heartbeat_max_age)
     click.echo(verdict.reason)
     sys.exit(0 if verdict.healthy else 1)

@@ -103,3 +103,36 @@ def alerts_table(items: Sequence[Any], now: datetime, console: Console | None = 
     natural = console.measure(table, options=console.options.update_width(10_000)).maximum
     table.expand = natural > console.width
     console.print(table)
+
+
+def cluster_table(overview: Any, lease: float, console: Console | None = None) -> None:
+    """Print the instances of a cluster and the channels nobody holds."""
+    now = overview.now
+    table = Table(title="Instances", expand=False)
+    for column in ("id", "account", "host", "pid", "version", "state", "heartbeat", "channels"):
+        table.add_column(column)
+    table.add_column("oldest lease")
+    for item in overview.instances:
+        table.add_row(
+            str(item.id),
+            item.account,
+            item.host,
+            str(item.pid),
+            item.version,
+            _instance_state(item, now, lease),
+            age(item.heartbeat_at, now),
+            str(item.held),
+            age(item.oldest_lease, now),
+        )
+    out = console or Console()
+    out.print(table)
+    if overview.unheld:
+        out.print(f"Held by no instance ({len(overview.unheld)}): " + ", ".join(overview.unheld))
+    else:
+        out.print("Every enabled channel is held by an instance.")
+
+
+def _instance_state(item: Any, now: datetime, lease: float) -> str:
+    if item.stopped_at is not None:
+        return "stopped"
+    return "live" if (now - item.heartbeat_at).total_seconds() <= lease else "dead"

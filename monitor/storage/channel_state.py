@@ -30,7 +30,8 @@ class ChannelOverview:
     missed_by_live: int = 0
 
 
-def _channel(row: Row[Any]) -> Channel:
+def channel_from_row(row: Row[Any]) -> Channel:
+    """Turn a ``channels`` row into a ``Channel``."""
     return Channel(
         id=row.id,
         ref=row.ref,
@@ -90,14 +91,14 @@ class ChannelState(StoreBase):
                     .on_conflict_do_nothing(index_elements=["ref"])
                 )
             result = await conn.execute(select(channels_t).where(channels_t.c.ref.in_(refs)))
-            by_ref = {row.ref: _channel(row) for row in result}
+            by_ref = {row.ref: channel_from_row(row) for row in result}
         return [by_ref[ref] for ref in refs]
 
     async def channels(self) -> list[Channel]:
         """Return every known channel."""
         async with self.engine.connect() as conn:
             result = await conn.execute(select(channels_t).order_by(channels_t.c.id))
-            return [_channel(row) for row in result]
+            return [channel_from_row(row) for row in result]
 
     async def channel(self, channel_id: int) -> Channel:
         """Return one channel by row id."""
@@ -105,7 +106,7 @@ class ChannelState(StoreBase):
             row = (
                 await conn.execute(select(channels_t).where(channels_t.c.id == channel_id))
             ).one()
-            return _channel(row)
+            return channel_from_row(row)
 
     async def save_resolution(
         self,
@@ -266,7 +267,7 @@ class ChannelState(StoreBase):
             rows = await conn.execute(overview_query())
             return [
                 ChannelOverview(
-                    _channel(row),
+                    channel_from_row(row),
                     int(row.flagged or 0),
                     post_errors=int(row.post_errors or 0),
                     missed_by_live=int(row.missed_by_live or 0),

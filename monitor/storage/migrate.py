@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import StorageError
@@ -52,6 +53,14 @@ def downgrade(url: str, revision: str = "base") -> None:
 def head_revision() -> str | None:
     """Return the newest revision the installed code knows."""
     return ScriptDirectory(str(script_location())).get_current_head()
+
+
+def knows_revision(revision: str) -> bool:
+    """Tell whether the installed code has migration ``revision`` (False: a newer one)."""
+    try:
+        return ScriptDirectory(str(script_location())).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def current_revision(url: str) -> str | None:

@@ -187,13 +187,21 @@ class Outbox:
         """Take the still pending, due rows among ``ids`` for one attempt; return their ids."""
         if not ids:
             return []
-        statement = (
-            update(alerts_t)
+        # Row by row with FOR UPDATE SKIP LOCKED on PostgreSQL: a row another dispatcher is
+        # claiming this instant is skipped, not waited for; the conditions are checked again
+        # on the locked row, so only one claim of a row ever succeeds (SQLite has one writer).
+        chosen = (
+            select(alerts_t.c.id)
             .where(
                 alerts_t.c.id.in_(list(ids)),
                 alerts_t.c.state == PENDING,
                 alerts_t.c.next_attempt_at <= now,
             )
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(alerts_t)
+            .where(alerts_t.c.id.in_(chosen.scalar_subquery()))
             .values(
                 attempts=alerts_t.c.attempts + 1, next_attempt_at=lease_until, last_error=IN_FLIGHT
             )
@@ -225,7 +233,8 @@ class Outbox:
         """Make rows a crashed dispatcher left claimed due now; return how many.
 
         Only the one long-running dispatcher may call this at its start (the daemon holds
-        the session lock): a concurrent dispatcher's claims would be taken from it.
+        the session lock; in a cluster, the dispatch lock): a concurrent dispatcher's claims
+        would be taken from it.
         """
         statement = (
             update(alerts_t)

@@ -8,7 +8,8 @@ get and give plain values from ``monitor.models``; SQLAlchemy does not leak out 
 
 from __future__ import annotations
 
-from monitor.storage.channel_state import ChannelOverview, ChannelState
+from monitor.storage.account_channels import AccountView
+from monitor.storage.channel_state import ChannelOverview
 from monitor.storage.deletions import DeletionResult, Deletions
 from monitor.storage.engine import create_engine
 from monitor.storage.post_batches import BatchResult
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 
-class Repository(ChannelState, Rescans, PostErrors, Deletions, Retention):
+class Repository(AccountView, Rescans, PostErrors, Deletions, Retention):
     """The service's database, reached through one async engine."""
 
     @classmethod

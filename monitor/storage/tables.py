@@ -286,3 +286,59 @@ class MuteRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     who: Mapped[str] = mapped_column(String(255))
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InstanceRow(Base):
+    """One ``monitor run`` process sharing a PostgreSQL database with others (issue 14).
+
+    Registered at start, its ``heartbeat_at`` renewed with its leases, ``stopped_at`` set on a
+    clean stop; one that stops renewing (killed) is dead once its heartbeat is a lease old.
+    """
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelLeaseRow(Base):
+    """Which instance watches a channel, until when: only the holder fetches the channel.
+
+    A row of its own (not columns on ``channels``) so that claiming with ``FOR UPDATE SKIP
+    LOCKED`` never waits on, or skips for, a cycle that is updating the channel's cursor.
+    """
+
+    __tablename__ = "channel_leases"
+
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instances.id", ondelete="SET NULL"), index=True
+    )
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountChannelRow(Base):
+    """One account's own access hash for a channel and whether that account joined it.
+
+    Telegram gives each account its own access hash; ``channels.access_hash`` holds the last
+    resolver's, so with several accounts each keeps its own here (``AccountView``).
+    """
+
+    __tablename__ = "account_channels"
+
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    access_hash: Mapped[int | None] = mapped_column(BigInteger)
+    joined: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

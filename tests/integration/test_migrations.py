@@ -145,3 +145,25 @@ def test_feedback_migration_keeps_posts_both_ways(database_url: str) -> None:
     assert count.scalar_one() == 1
     migrate.upgrade(database_url)
     assert _tables(database_url) >= {"feedback", "mutes"}
+
+
+def test_a_schema_newer_than_the_code_is_refused(database_url: str) -> None:
+    """A rolling upgrade: `monitor db upgrade` from a newer version ran first; this (older)
+    code refuses to start on that schema, in one line, rather than write to it."""
+    from monitor.daemon import prepare_database
+
+    migrate.upgrade(database_url)
+
+    async def from_the_future() -> None:
+        engine = create_engine(database_url)
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "UPDATE alembic_version SET version_num = '0099_from_the_future'"
+            )
+        await engine.dispose()
+
+    asyncio.run(from_the_future())
+    with pytest.raises(StorageError, match="newer than this monitor knows") as raised:
+        asyncio.run(prepare_database(database_url))
+    assert "0099_from_the_future" in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -22,6 +22,7 @@ COVERED_ELSEWHERE = {
     "demo": "tests/integration/test_demo.py::test_demo_shows_alerts_and_stores_them",
     "login": "tests/integration/test_login.py",
     "run": "tests/integration/test_daemon_process.py",
+    "cluster": "tests/integration/test_cluster.py",
     "test-server": "tests/integration/test_test_server_seed.py",
     "web": "tests/integration/test_desk_cli.py",
 }

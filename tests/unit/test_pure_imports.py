@@ -10,7 +10,9 @@ import pytest
 EDGES = ("telethon", "sqlalchemy", "httpx", "aiohttp", "requests", "apprise", "asyncpg")
 
 
-@pytest.mark.parametrize("module", ["monitor.rules", "monitor.models", "monitor.rules.language"])
+@pytest.mark.parametrize(
+    "module", ["monitor.rules", "monitor.models", "monitor.rules.language", "monitor.cluster.plan"]
+)
 def test_pure_module_imports_no_edge_library(module: str) -> None:
     """Importing the module loads none of the I/O libraries."""
     code = (

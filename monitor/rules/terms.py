@@ -9,6 +9,8 @@ Syntax of a term string in a rule file:
   lowercase (``=залишив``) it is one uninflected form in any case;
 - ``из ~2 госпитал*``: a gap in a phrase, up to 2 words of any kind between its neighbours
   ("из госпиталя", "из окружного военного госпиталя"); ``~`` alone is ``~1``;
+- ``(=двое|=трое) =военнослужащих``, ``из (гор|рай|)военкомат*``: alternatives, written once;
+  the term stands for each spelling they make (at most ``MAX_SPELLINGS``);
 - ``/ст\\.?\\s*337/``: a regular expression over the normalised (casefolded) text.
 
 This module parses a term into units (one per token) and checks it; it does no matching.
@@ -29,7 +31,9 @@ from monitor.rules.stem import word_keys
 MIN_PREFIX = 3
 MAX_PATTERN = 500
 MAX_GAP = 8
+MAX_SPELLINGS = 64
 _GAP_RE = re.compile(r"~(\d*)")
+_ALTERNATIVES_RE = re.compile(r"\(([^()]*\|[^()]*)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,34 @@ def parse_term(text: str, languages: Collection[str]) -> Term:
     if gap:
         raise ValueError(f"term {text!r} ends with a gap: a gap stands between two words")
     return Term(text, tuple(units), gaps=tuple(gaps) if any(gaps) else ())
+
+
+def is_regex(text: str) -> bool:
+    """Tell whether a term string is a regex (``/…/``)."""
+    stripped = text.strip()
+    return len(stripped) >= 2 and stripped.startswith("/") and stripped.endswith("/")
+
+
+def spellings(text: str) -> list[str]:
+    """Return the spellings of a term with alternatives (``(a|b) c`` → ``a c``, ``b c``).
+
+    A term without alternatives, and a regex, is its own only spelling.
+
+    Raises:
+        ValueError: the alternatives make more than ``MAX_SPELLINGS`` spellings.
+    """
+    if is_regex(text) or "|" not in text:
+        return [text]
+    found = _ALTERNATIVES_RE.search(text)
+    if found is None:
+        raise ValueError(f"term {text!r}: '|' stands only inside (…) alternatives")
+    head, tail = text[: found.start()], text[found.end() :]
+    done: list[str] = []
+    for choice in found.group(1).split("|"):
+        done.extend(spellings(head + choice + tail))
+        if len(done) > MAX_SPELLINGS:
+            raise ValueError(f"term {text!r} makes more than {MAX_SPELLINGS} spellings")
+    return list(dict.fromkeys(" ".join(spelling.split()) for spelling in done))
 
 
 def _gap(text: str, count: str, *, after: bool, repeated: bool) -> int:
@@ -207,7 +239,7 @@ class TermTable:
         expanded: list[str] = []
         for text in texts:
             if not text.startswith("$"):
-                expanded.append(text)
+                expanded.extend(spellings(text))
                 continue
             name = text[1:]
             if name not in self.groups:

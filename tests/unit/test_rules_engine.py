@@ -82,6 +82,25 @@ TERM_CASES = [
         id="gap-then-phrase",
     ),
     pytest.param('any = ["went ~2 from ~1 unit"]', "went AWOL from his unit", True, id="gap-twice"),
+    # alternatives: each spelling they make, of any kind of term
+    pytest.param(
+        'any = ["(=двое|=трое) ~1 =военнослужащих"]',
+        "трое бывших военнослужащих",
+        True,
+        id="alternatives-with-gap",
+    ),
+    pytest.param(
+        'any = ["(=двое|=трое) =военнослужащих"]', "пятеро военнослужащих", False, id="alt-only"
+    ),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у райвоенкомата", True, id="alt-in-word"),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у военкомата", True, id="alt-empty"),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у облвоенкомата", False, id="alt-not-other"),
+    pytest.param(
+        'any = ["в (грузию|армению) через ~1 границ*"]',
+        "уехал в Армению через казахстанскую границу",
+        True,
+        id="alternatives-in-phrase",
+    ),
     # regexes
     pytest.param(r"regex = ['ст\.?\s*337']", "по ст. 337 УК", True, id="regex"),
     pytest.param(r"regex = ['ст\.?\s*337']", "https://x.ru/ст337", False, id="regex-not-in-url"),

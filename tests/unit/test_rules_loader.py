@@ -13,6 +13,16 @@ GOOD = '[[rules]]\nid = "ok"\ncategory = "awol"\nany = ["=СОЧ"]\n'
 
 BROKEN = [
     pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["a|b"]\n',
+        "r: any: term 'a|b': '|' stands only inside (…) alternatives",
+        id="alternatives-without-parentheses",
+    ),
+    pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["(a|b|c|d) (a|b|c|d) (a|b|c|d) (a|b)"]\n',
+        "r: any: term '(a|b|c|d) (a|b|c|d) (a|b|c|d) (a|b)' makes more than 64 spellings",
+        id="alternatives-too-many",
+    ),
+    pytest.param(
         '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["из ~2"]\n',
         "r: any: term 'из ~2' ends with a gap",
         id="gap-at-end",

@@ -16,6 +16,13 @@ from monitor.rules import RuleSet, load_ruleset
 
 RU = [
     ("«Дезертир» — новый фильм о войне 1812 года — выходит в прокат в мае.", None),
+    # Misspelt: дизертир, дезиртир (every spelling of the deserter word is in the pack).
+    ("Суд приговорил дезиртира из 20-й бригады к пяти годам колонии.", "desertion"),
+    # Refusal in roundabout words; the men named a sentence before.
+    (
+        "Мобилизованные второй роты стоят в лесу. Они не выдвинулись на боевые позиции.",
+        "mutiny",
+    ),
     (
         "Экипаж танка отказался выдвигаться к линии соприкосновения, на командира подали рапорт.",
         "mutiny",

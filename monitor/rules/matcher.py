@@ -68,7 +68,9 @@ class _Gapped:
 
     def join(self, hits: dict[int, list[TermHit]]) -> list[TermHit]:
         """Return the hits of the whole phrase: each run after the last within its gap."""
-        found = []
+        found: list[TermHit] = []
+        if any(run not in hits for run, _ in self.runs[1:]):
+            return found
         for start in hits.get(self.runs[0][0], ()):
             last: int | None = start.last
             for run, gap in self.runs[1:]:
@@ -100,7 +102,7 @@ class TermIndex:
 
     def __init__(self, terms: Sequence[Term]) -> None:
         self.terms = tuple(terms)
-        self._gapped, self._hidden = _split_gapped(self.terms)
+        gapped, self._hidden = _split_gapped(self.terms)
         self._unit_ids: dict[Unit, int] = {}
         self._by_key: dict[str, set[int]] = {}
         self._by_prefix: dict[str, set[int]] = {}
@@ -126,6 +128,21 @@ class TermIndex:
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         self._exact_words = set(self._by_exact)
         self._exact_aliases: dict[str, str] = {}
+        self._gapped = self._index_gapped(gapped)
+
+    def _index_gapped(self, gapped: list[_Gapped]) -> dict[int, list[_Gapped]]:
+        """Index phrases with gaps by their first run, as looked for (runs spelt alike share it).
+
+        Only the phrases whose first run hit a post are joined; most posts have none of the
+        few words they start with, and "из ~2 госпитал*" and "из ~2 больниц*" are looked at
+        only when "из" is there.
+        """
+        looked_for = {copy: first for first, copies in self._copies.items() for copy in copies}
+        index: dict[int, list[_Gapped]] = {}
+        for phrase in gapped:
+            first = phrase.runs[0][0]
+            index.setdefault(looked_for.get(first, first), []).append(phrase)
+        return index
 
     def _distinct_terms(self) -> list[tuple[int, tuple[int, ...], Pattern | None]]:
         """Register every term's units; return one (term id, unit ids, regex) per distinct term."""
@@ -162,10 +179,11 @@ class TermIndex:
 
     def _join_gapped(self, hits: dict[int, list[TermHit]]) -> None:
         """Add the hits of phrases with gaps from their runs' hits, then drop the runs."""
-        for gapped in self._gapped:
-            found = gapped.join(hits)
-            if found:
-                hits[gapped.term_id] = found
+        for first in self._gapped.keys() & hits.keys():
+            for gapped in self._gapped[first]:
+                found = gapped.join(hits)
+                if found:
+                    hits[gapped.term_id] = found
         public = len(self.terms)
         for hidden in [term_id for term_id in hits if term_id >= public]:
             del hits[hidden]

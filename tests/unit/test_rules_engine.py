@@ -338,3 +338,18 @@ def test_rule_is_woken_by_its_smallest_required_set(tmp_path: Path) -> None:
     assert [hit.term for hit in match.hits] == ["боец", "сбежать"]
     assert not ruleset.evaluate("Боец сбежал из зоопарка")
     assert not ruleset.evaluate("Боец вернулся в часть")
+
+
+def test_gapped_phrases_sharing_their_first_word(tmp_path: Path) -> None:
+    """Phrases with gaps that start alike, in rules of other languages, each find their own."""
+    rules = ruleset_from(
+        tmp_path,
+        '[[rules]]\nid = "a"\ncategory = "escape"\nlanguages = ["ru"]\n'
+        'any = ["из ~2 госпитал*"]\n'
+        '[[rules]]\nid = "b"\ncategory = "escape"\nlanguages = ["ru", "uk"]\n'
+        'any = ["из ~2 больниц*", "из ~1 госпитал*"]\n',
+    )
+    assert [m.rule_id for m in rules.evaluate("сбежал из областной больницы")] == ["b"]
+    found = sorted(m.rule_id for m in rules.evaluate("ушёл из окружного военного госпиталя"))
+    assert found == ["a"]
+    assert sorted(m.rule_id for m in rules.evaluate("ушёл из военного госпиталя")) == ["a", "b"]

@@ -26,6 +26,7 @@ from itertools import combinations
 from monitor.models import Match
 from monitor.rules.matcher import Evidence
 from monitor.rules.stem import word_keys
+from monitor.rules.terms import spellings
 
 NGRAM = 4
 # Groups hit by one post rarely exceed a dozen; a cap keeps the pair count bounded on
@@ -86,8 +87,16 @@ def _expand(groups: Mapping[str, Sequence[str]], name: str, seen: tuple[str, ...
         if text.startswith("$") and inner in groups and inner not in seen:
             texts.extend(_expand(groups, inner, (*seen, name)))
         elif not text.startswith("$"):
-            texts.append(text)
+            texts.extend(_spellings(text))
     return texts
+
+
+def _spellings(text: str) -> list[str]:
+    """The spellings of a group's term; a bad term (refused at load) stands for itself."""
+    try:
+        return spellings(text)
+    except ValueError:
+        return [text]
 
 
 def spans_of(source: Source, evidence: Evidence) -> Spans:

@@ -1,8 +1,13 @@
-"""The ``keyword`` rule kind: terms combined with ``any``, ``all``, ``near``, ``not``, ``regex``.
+"""The ``keyword`` rule kind: terms in ``any``, ``anywhere``, ``near``, ``not``, ``regex``.
 
-All conditions present must hold: one term of ``any``, one term of each ``all`` group, each
-``near`` pair, one ``regex`` pattern, no ``not`` term and no ``not_near`` pair. Pure: a rule
-only reads the evidence the shared matcher found; it never sees I/O.
+All conditions present must hold: one term of ``any``, one term of each ``anywhere`` group,
+each ``near`` pair, one ``regex`` pattern, no ``not`` term and no ``not_near`` pair.
+
+Each condition has a scope. ``near`` and ``not_near`` are **local**: their two terms stand at
+most ``within`` words apart (an act and its place: "сбежал из госпиталя"). ``any``,
+``anywhere``, ``regex`` and ``not`` are **post-wide**: a term anywhere in the post counts, so who
+the story is about can be said in one sentence and what he did in the next. ``all`` is the
+older name of ``anywhere``. Pure: a rule only reads the evidence the shared matcher found.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class KeywordSpec(RuleFields):
     kind: Literal["keyword"] = "keyword"
     any: TermList | None = None
     all: list[TermList] | None = Field(default=None, min_length=1)
+    anywhere: list[TermList] | None = Field(default=None, min_length=1)
     near: list[NearSpec] | None = Field(default=None, min_length=1)
     regex: TermList | None = None
 
@@ -124,9 +130,10 @@ def build_keyword(spec: KeywordSpec, table: TermTable) -> KeywordRule:
     conditions: list[Condition] = []
     if spec.any is not None:
         conditions.append(AnyOf(_terms(table, spec.any, languages, "any")))
-    if spec.all is not None:
-        groups = [_terms(table, g, languages, f"all[{i}]") for i, g in enumerate(spec.all)]
-        conditions.append(AllOf(tuple(AnyOf(group) for group in groups)))
+    for name, post_wide in (("all", spec.all), ("anywhere", spec.anywhere)):
+        if post_wide is not None:
+            groups = [_terms(table, g, languages, f"{name}[{i}]") for i, g in enumerate(post_wide)]
+            conditions.append(AllOf(tuple(AnyOf(group) for group in groups)))
     for index, near in enumerate(spec.near or ()):
         conditions.append(_near(table, near, languages, f"near[{index}]"))
     if spec.regex is not None:
@@ -139,7 +146,7 @@ def finish_rule(
 ) -> KeywordRule:
     """Add the exclusions and metadata shared by every kind and build the rule."""
     if not conditions:
-        raise ValueError("no condition: give any, all, near or regex")
+        raise ValueError("no condition: give any, anywhere, near or regex")
     languages = tuple(spec.languages)
     if spec.not_ is not None:
         conditions.append(NoneOf(AnyOf(_terms(table, spec.not_, languages, "not"))))

@@ -4,7 +4,9 @@ Each distinct unit (word form, prefix, exact token) gets an id. A token's unit i
 hashing: its word keys in one dict, its prefixes (one slice per length in use) in another, its
 folded form among the exact tokens. The result is cached per distinct token, so stemming runs
 once per word ever seen, and the cost per post depends on the number of tokens, not of rules.
-Phrases are chains of units indexed by their first two units. A term that several rules spell
+Phrases are chains of units indexed by their first two units. A phrase with gaps (``из ~2
+госпитал*``) is looked for as its runs of adjacent units, hidden terms joined after the scan when
+each run starts close enough after the one before. A term that several rules spell
 alike is looked for once. Regex terms are the exception: each distinct one runs over the
 normalised text, so their cost grows with their number.
 """
@@ -58,6 +60,36 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class _Gapped:
+    """A phrase with gaps: its term id, and each run's hidden term id with the gap before it."""
+
+    term_id: int
+    runs: tuple[tuple[int, int], ...]
+
+    def join(self, hits: dict[int, list[TermHit]]) -> list[TermHit]:
+        """Return the hits of the whole phrase: each run after the last within its gap."""
+        found: list[TermHit] = []
+        if any(run not in hits for run, _ in self.runs[1:]):
+            return found
+        for start in hits.get(self.runs[0][0], ()):
+            last: int | None = start.last
+            for run, gap in self.runs[1:]:
+                if last is not None:
+                    last = _next_run(hits.get(run, ()), last, gap)
+            if last is not None:
+                found.append(TermHit(start.first, last))
+        return found
+
+
+def _next_run(hits: Sequence[TermHit], after: int, gap: int) -> int | None:
+    """Return the end of the first hit starting 1 to ``gap + 1`` tokens after ``after``."""
+    for hit in hits:
+        if after < hit.first <= after + gap + 1:
+            return hit.last
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class _Chain:
     """A term made of units: its id and the unit ids after the first."""
 
@@ -70,6 +102,7 @@ class TermIndex:
 
     def __init__(self, terms: Sequence[Term]) -> None:
         self.terms = tuple(terms)
+        gapped, self._hidden = _split_gapped(self.terms)
         self._unit_ids: dict[Unit, int] = {}
         self._by_key: dict[str, set[int]] = {}
         self._by_prefix: dict[str, set[int]] = {}
@@ -95,14 +128,29 @@ class TermIndex:
         self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
         self._exact_words = set(self._by_exact)
         self._exact_aliases: dict[str, str] = {}
+        self._gapped = self._index_gapped(gapped)
+
+    def _index_gapped(self, gapped: list[_Gapped]) -> dict[int, list[_Gapped]]:
+        """Index phrases with gaps by their first run, as looked for (runs spelt alike share it).
+
+        Only the phrases whose first run hit a post are joined; most posts have none of the
+        few words they start with, and "из ~2 госпитал*" and "из ~2 больниц*" are looked at
+        only when "из" is there.
+        """
+        looked_for = {copy: first for first, copies in self._copies.items() for copy in copies}
+        index: dict[int, list[_Gapped]] = {}
+        for phrase in gapped:
+            first = phrase.runs[0][0]
+            index.setdefault(looked_for.get(first, first), []).append(phrase)
+        return index
 
     def _distinct_terms(self) -> list[tuple[int, tuple[int, ...], Pattern | None]]:
         """Register every term's units; return one (term id, unit ids, regex) per distinct term."""
         first_of: dict[tuple[tuple[int, ...], str | None], int] = {}
         copies: dict[int, list[int]] = {}
         distinct = []
-        for term_id, term in enumerate(self.terms):
-            if not term.units and term.pattern is None:
+        for term_id, term in enumerate(self.terms + self._hidden):
+            if term.gaps or (not term.units and term.pattern is None):
                 continue
             ids = tuple(self._unit_id(unit) for unit in term.units)
             pattern = term.pattern
@@ -125,7 +173,20 @@ class TermIndex:
             for term_id in [t for t in hits if t in self._copies]:
                 for copy in self._copies[term_id]:
                     hits[copy] = hits[term_id]
+        if self._gapped:
+            self._join_gapped(hits)
         return Evidence(hits, self.terms, text)
+
+    def _join_gapped(self, hits: dict[int, list[TermHit]]) -> None:
+        """Add the hits of phrases with gaps from their runs' hits, then drop the runs."""
+        for first in self._gapped.keys() & hits.keys():
+            for gapped in self._gapped[first]:
+                found = gapped.join(hits)
+                if found:
+                    hits[gapped.term_id] = found
+        public = len(self.terms)
+        for hidden in [term_id for term_id in hits if term_id >= public]:
+            del hits[hidden]
 
     def _token_hits(self, units: list[frozenset[int]]) -> dict[int, list[TermHit]]:
         """Return the hits of the word terms: one-word terms here, phrases in a call."""
@@ -207,6 +268,21 @@ class TermIndex:
             self._cache.clear()
         self._cache[raw] = entry
         return entry
+
+
+def _split_gapped(terms: tuple[Term, ...]) -> tuple[list[_Gapped], tuple[Term, ...]]:
+    """Give each run of a gapped phrase a hidden term id (after ``terms``); return both."""
+    gapped: list[_Gapped] = []
+    hidden: list[Term] = []
+    for term_id, term in enumerate(terms):
+        if not term.gaps:
+            continue
+        runs = []
+        for gap, units in term.segments():
+            runs.append((len(terms) + len(hidden), gap))
+            hidden.append(Term(f"{term.text} [{len(runs)}]", units))
+        gapped.append(_Gapped(term_id, tuple(runs)))
+    return gapped, tuple(hidden)
 
 
 def _follows(rest: tuple[int, ...], units: list[frozenset[int]], start: int) -> bool:

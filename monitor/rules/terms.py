@@ -7,6 +7,10 @@ Syntax of a term string in a rule file:
 - ``самовол*``: a prefix of a token (in a phrase too: ``покинул* расположени*``);
 - ``=СОЧ``: an exact, case-sensitive whole token (acronyms), also inside phrases; written in
   lowercase (``=залишив``) it is one uninflected form in any case;
+- ``из ~2 госпитал*``: a gap in a phrase, up to 2 words of any kind between its neighbours
+  ("из госпиталя", "из окружного военного госпиталя"); ``~`` alone is ``~1``;
+- ``(=двое|=трое) =военнослужащих``, ``из (гор|рай|)военкомат*``: alternatives, written once;
+  the term stands for each spelling they make (at most ``MAX_SPELLINGS``);
 - ``/ст\\.?\\s*337/``: a regular expression over the normalised (casefolded) text.
 
 This module parses a term into units (one per token) and checks it; it does no matching.
@@ -26,6 +30,10 @@ from monitor.rules.stem import word_keys
 
 MIN_PREFIX = 3
 MAX_PATTERN = 500
+MAX_GAP = 8
+MAX_SPELLINGS = 64
+_GAP_RE = re.compile(r"~(\d*)")
+_ALTERNATIVES_RE = re.compile(r"\(([^()]*\|[^()]*)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +68,25 @@ Unit = WordUnit | PrefixUnit | ExactUnit
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A parsed term: ``text`` as written and either token ``units`` or a compiled ``pattern``."""
+    """A parsed term: ``text`` as written and either token ``units`` or a compiled ``pattern``.
+
+    ``gaps`` (empty when the phrase has none) holds, for each unit, how many words may stand
+    between it and the unit before (``gaps[0]`` is 0).
+    """
 
     text: str
     units: tuple[Unit, ...] = ()
     pattern: Pattern | None = None
+    gaps: tuple[int, ...] = ()
+
+    def segments(self) -> list[tuple[int, tuple[Unit, ...]]]:
+        """Split a gapped phrase into runs of adjacent units, each with the gap before it."""
+        runs: list[tuple[int, list[Unit]]] = []
+        for unit, gap in zip(self.units, self.gaps, strict=True):
+            if gap or not runs:
+                runs.append((gap, []))
+            runs[-1][1].append(unit)
+        return [(gap, tuple(units)) for gap, units in runs]
 
 
 def parse_term(text: str, languages: Collection[str]) -> Term:
@@ -83,11 +105,60 @@ def parse_term(text: str, languages: Collection[str]) -> Term:
     if len(stripped) >= 2 and stripped.startswith("/") and stripped.endswith("/"):
         return Term(text, pattern=compile_regex(stripped[1:-1]))
     units: list[Unit] = []
+    gaps: list[int] = []
+    gap = 0
     for piece in stripped.split():
-        units.extend(_parse_piece(piece, languages))
+        found = _GAP_RE.fullmatch(piece)
+        if found:
+            gap = _gap(text, found.group(1), after=bool(units), repeated=gap > 0)
+            continue
+        parsed = _parse_piece(piece, languages)
+        gaps.extend([gap] + [0] * (len(parsed) - 1) if parsed else [])
+        units.extend(parsed)
+        gap = 0 if parsed else gap
     if not units:
         raise ValueError(f"term {text!r} has no letters or digits")
-    return Term(text, tuple(units))
+    if gap:
+        raise ValueError(f"term {text!r} ends with a gap: a gap stands between two words")
+    return Term(text, tuple(units), gaps=tuple(gaps) if any(gaps) else ())
+
+
+def is_regex(text: str) -> bool:
+    """Tell whether a term string is a regex (``/…/``)."""
+    stripped = text.strip()
+    return len(stripped) >= 2 and stripped.startswith("/") and stripped.endswith("/")
+
+
+def spellings(text: str) -> list[str]:
+    """Return the spellings of a term with alternatives (``(a|b) c`` → ``a c``, ``b c``).
+
+    A term without alternatives, and a regex, is its own only spelling.
+
+    Raises:
+        ValueError: the alternatives make more than ``MAX_SPELLINGS`` spellings.
+    """
+    if is_regex(text) or "|" not in text:
+        return [text]
+    found = _ALTERNATIVES_RE.search(text)
+    if found is None:
+        raise ValueError(f"term {text!r}: '|' stands only inside (…) alternatives")
+    head, tail = text[: found.start()], text[found.end() :]
+    done: list[str] = []
+    for choice in found.group(1).split("|"):
+        done.extend(spellings(head + choice + tail))
+        if len(done) > MAX_SPELLINGS:
+            raise ValueError(f"term {text!r} makes more than {MAX_SPELLINGS} spellings")
+    return list(dict.fromkeys(" ".join(spelling.split()) for spelling in done))
+
+
+def _gap(text: str, count: str, *, after: bool, repeated: bool) -> int:
+    """Check one ``~N`` piece of ``text`` and return N (``~`` alone is 1)."""
+    if not after or repeated:
+        raise ValueError(f"term {text!r}: a gap (~N) stands between two words")
+    size = int(count) if count else 1
+    if not 1 <= size <= MAX_GAP:
+        raise ValueError(f"term {text!r}: a gap is ~1 to ~{MAX_GAP} words")
+    return size
 
 
 def _parse_piece(piece: str, languages: Collection[str]) -> list[Unit]:
@@ -168,7 +239,7 @@ class TermTable:
         expanded: list[str] = []
         for text in texts:
             if not text.startswith("$"):
-                expanded.append(text)
+                expanded.extend(spellings(text))
                 continue
             name = text[1:]
             if name not in self.groups:

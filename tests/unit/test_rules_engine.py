@@ -59,6 +59,48 @@ TERM_CASES = [
     pytest.param(
         'any = ["покинул* расположени*"]', "покинули расположение", True, id="prefix-phrase"
     ),
+    # gaps: up to N words of any kind between two words of a phrase, none required
+    pytest.param('any = ["из ~2 госпитал*"]', "сбежал из госпиталя", True, id="gap-none-used"),
+    pytest.param(
+        'any = ["из ~2 госпитал*"]', "из окружного военного госпиталя", True, id="gap-two-words"
+    ),
+    pytest.param(
+        'any = ["из ~2 госпитал*"]',
+        "из одного, второго и третьего госпиталей",
+        False,
+        id="gap-too-wide",
+    ),
+    pytest.param('any = ["из ~2 госпитал*"]', "госпиталь, из которого", False, id="gap-in-order"),
+    pytest.param(
+        'any = ["=двое ~ =военнослужащих"]', "двое бывших военнослужащих", True, id="gap-exact"
+    ),
+    pytest.param('any = ["=двое ~ =военнослужащих"]', "двоих военнослужащих", False, id="gap-form"),
+    pytest.param(
+        'any = ["самовольн* ~3 оставлени* част*"]',
+        "самовольное, по данным следствия, оставление части",
+        True,
+        id="gap-then-phrase",
+    ),
+    pytest.param('any = ["went ~2 from ~1 unit"]', "went AWOL from his unit", True, id="gap-twice"),
+    # alternatives: each spelling they make, of any kind of term
+    pytest.param(
+        'any = ["(=двое|=трое) ~1 =военнослужащих"]',
+        "трое бывших военнослужащих",
+        True,
+        id="alternatives-with-gap",
+    ),
+    pytest.param(
+        'any = ["(=двое|=трое) =военнослужащих"]', "пятеро военнослужащих", False, id="alt-only"
+    ),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у райвоенкомата", True, id="alt-in-word"),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у военкомата", True, id="alt-empty"),
+    pytest.param('any = ["(гор|рай|)военкомат*"]', "у облвоенкомата", False, id="alt-not-other"),
+    pytest.param(
+        'any = ["в (грузию|армению) через ~1 границ*"]',
+        "уехал в Армению через казахстанскую границу",
+        True,
+        id="alternatives-in-phrase",
+    ),
     # regexes
     pytest.param(r"regex = ['ст\.?\s*337']", "по ст. 337 УК", True, id="regex"),
     pytest.param(r"regex = ['ст\.?\s*337']", "https://x.ru/ст337", False, id="regex-not-in-url"),
@@ -75,6 +117,25 @@ def test_term_kinds(tmp_path: Path, conditions: str, text: str, fires: bool) -> 
 
 
 CONDITION_CASES = [
+    # scope: near is local (act and place), anywhere is post-wide (who, said sentences away)
+    pytest.param(
+        'near = [{ a = ["сбежать"], b = ["госпиталь"], within = 3 }]\nanywhere = [["солдат"]]',
+        "Солдат 41-й бригады лечился в Курске. Ночью он сбежал из госпиталя.",
+        True,
+        id="anywhere-another-sentence",
+    ),
+    pytest.param(
+        'near = [{ a = ["сбежать"], b = ["госпиталь"], within = 3 }]\nanywhere = [["солдат"]]',
+        "Ночью пациент сбежал из госпиталя.",
+        False,
+        id="anywhere-required",
+    ),
+    pytest.param(
+        'near = [{ a = ["сбежать"], b = ["госпиталь"], within = 3 }]\nanywhere = [["солдат"]]',
+        "Солдат лечился в госпитале. Ночью из колонии сбежал заключённый.",
+        False,
+        id="near-stays-local",
+    ),
     pytest.param('all = [["солдат"], ["сбежать"]]', "Солдат сбежал", True, id="all-both"),
     pytest.param('all = [["солдат"], ["сбежать"]]', "Солдат вернулся", False, id="all-one"),
     pytest.param(
@@ -277,3 +338,18 @@ def test_rule_is_woken_by_its_smallest_required_set(tmp_path: Path) -> None:
     assert [hit.term for hit in match.hits] == ["боец", "сбежать"]
     assert not ruleset.evaluate("Боец сбежал из зоопарка")
     assert not ruleset.evaluate("Боец вернулся в часть")
+
+
+def test_gapped_phrases_sharing_their_first_word(tmp_path: Path) -> None:
+    """Phrases with gaps that start alike, in rules of other languages, each find their own."""
+    rules = ruleset_from(
+        tmp_path,
+        '[[rules]]\nid = "a"\ncategory = "escape"\nlanguages = ["ru"]\n'
+        'any = ["из ~2 госпитал*"]\n'
+        '[[rules]]\nid = "b"\ncategory = "escape"\nlanguages = ["ru", "uk"]\n'
+        'any = ["из ~2 больниц*", "из ~1 госпитал*"]\n',
+    )
+    assert [m.rule_id for m in rules.evaluate("сбежал из областной больницы")] == ["b"]
+    found = sorted(m.rule_id for m in rules.evaluate("ушёл из окружного военного госпиталя"))
+    assert found == ["a"]
+    assert sorted(m.rule_id for m in rules.evaluate("ушёл из военного госпиталя")) == ["a", "b"]

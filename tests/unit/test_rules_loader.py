@@ -13,6 +13,31 @@ GOOD = '[[rules]]\nid = "ok"\ncategory = "awol"\nany = ["=СОЧ"]\n'
 
 BROKEN = [
     pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["a|b"]\n',
+        "r: any: term 'a|b': '|' stands only inside (…) alternatives",
+        id="alternatives-without-parentheses",
+    ),
+    pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["(a|b|c|d) (a|b|c|d) (a|b|c|d) (a|b)"]\n',
+        "r: any: term '(a|b|c|d) (a|b|c|d) (a|b|c|d) (a|b)' makes more than 64 spellings",
+        id="alternatives-too-many",
+    ),
+    pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["из ~2"]\n',
+        "r: any: term 'из ~2' ends with a gap",
+        id="gap-at-end",
+    ),
+    pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["~2 из"]\n',
+        "r: any: term '~2 из': a gap (~N) stands between two words",
+        id="gap-at-start",
+    ),
+    pytest.param(
+        '[[rules]]\nid = "r"\ncategory = "awol"\nany = ["из ~9 части"]\n',
+        "r: any: term 'из ~9 части': a gap is ~1 to ~8 words",
+        id="gap-too-wide",
+    ),
+    pytest.param(
         '[[rules]]\nid = "r"\ncategory = "awol"\nregex = ["(unclosed"]\n',
         "r: regex: bad regex",
         id="bad-regex",

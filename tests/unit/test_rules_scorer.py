@@ -191,3 +191,12 @@ def test_calibration_moves_every_threshold_by_one_factor(tmp_path: Path) -> None
     expected = [min(t * factor, 0.99) for t in plain.weights.thresholds]
     assert list(calibrated.weights.thresholds) == pytest.approx(expected)
     assert plain.weights.info["calibration"] == {"posts": 0, "factor": 1.0}
+
+
+def test_group_features_know_each_spelling_of_alternatives() -> None:
+    """A group term with alternatives gives its group to every spelling the matcher names."""
+    groups = {"who": ["(=двое|=трое) ~1 =военнослужащих", "$rank"], "rank": ["сержант*"]}
+    found = term_groups(groups)
+    assert found["=двое ~1 =военнослужащих"] == ("who",)
+    assert found["=трое ~1 =военнослужащих"] == ("who",)
+    assert found["сержант*"] == ("who", "rank")

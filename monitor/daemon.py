@@ -307,6 +307,8 @@ class Daemon:
             await self._start_live(watcher, stages)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         self.observer = Observer(self.config, watcher, self.dispatcher)
+        if self.member is not None:
+            self.observer.leases = self.member.leases
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
         self.observer.start_server()
         schedule.start()

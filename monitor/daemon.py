@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,8 @@ from typing import Any, TypeVar
 
 from monitor.budget import PollDemand, budget_warning, effective_intervals, recheck_rate
 from monitor.channels import ChannelWatcher
-from monitor.cluster.identity import account_name, this_instance
+from monitor.cluster.daemon_part import ClusterPart
+from monitor.cluster.identity import account_name
 from monitor.cluster.member import ClusterMember, is_cluster_database
 from monitor.cluster.single import SingleInstanceLock
 from monitor.config import Config
@@ -131,7 +131,7 @@ async def prepare_database(url: str) -> None:
 
 
 @dataclass
-class Daemon:
+class Daemon(ClusterPart):
     """One running monitor: its parts and its lifecycle."""
 
     config: Config
@@ -232,31 +232,6 @@ class Daemon:
             return await self._sweep_once(watcher, channels)
         return await self._daemon(watcher, channels, stages)
 
-    async def _join_cluster(
-        self, repository: Repository, governor: Governor, channels: list[Channel]
-    ) -> None:
-        """Register this instance and claim its first share of the channels' leases."""
-        identity = this_instance(self.config.telegram)  # type: ignore[arg-type]
-        self.member = ClusterMember(
-            repository.engine,
-            self.config.cluster,
-            identity,
-            paused=lambda: governor.paused_for("history"),
-        )
-        change = await self.member.start([channel.id for channel in channels])
-        retry_at = time.monotonic() + REBALANCE_SECONDS  # being watched by _resolve_and_join
-        self.takeovers.update(dict.fromkeys(change.gained, retry_at))
-        log.info("cluster_joined", channels=len(change.gained), of=len(channels))
-
-    def _serves(self, channel_id: int) -> bool:
-        """Tell whether this instance fetches the channel (always, outside a cluster)."""
-        return self.member is None or self.member.serves(channel_id)
-
-    def _alerts_stored(self) -> None:
-        self.alerts_waiting.set()
-        if self.member is not None:
-            self.member.alerts_stored()
-
     def _stages(self, source: TelegramSource, repository: Repository, ruleset: Any) -> Stages:
         from monitor.rules.language import detect_language
 
@@ -310,6 +285,8 @@ class Daemon:
             await self._start_live(watcher, stages)
         watcher.on_resolved = lambda channel: self._watch(schedule, watcher, stages, channel)
         self.observer = Observer(self.config, watcher, self.dispatcher)
+        if self.member is not None:
+            self.observer.leases = self.member.leases
         self.observer.running = lambda: schedule.running and not self.stop_event.is_set()
         self.observer.start_server()
         self._start_desk()
@@ -352,64 +329,6 @@ class Daemon:
         """A desk that fails (its port taken) stops the daemon with its error."""
         if not task.cancelled() and task.exception() is not None:
             self._fail(task.exception())  # type: ignore[arg-type]
-
-    async def _dispatch(self) -> None:
-        """Deliver alerts: always alone; in a cluster, while holding the dispatch lock."""
-        if self.member is None:
-            await self.dispatcher.run(self.stop_event, self.alerts_waiting)
-        else:
-            await self.member.dispatch(self.dispatcher, self.stop_event, self.alerts_waiting)
-
-    def _spawn(self, work: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(work)
-        self.side_tasks.add(task)
-        task.add_done_callback(self.side_tasks.discard)
-
-    async def _renew_leases(
-        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages
-    ) -> None:
-        """Renew this instance's leases; stop watching channels lost, start on those gained."""
-        if self.member is None or self.stop_event.is_set():
-            return
-        change = await self.member.tick()
-        for channel_id in change.lost:
-            schedule.remove(f"channel:{channel_id}")
-        waiting = self._unwatched(schedule, change.gained)
-        if waiting:
-            # Resolving and joining wait on the account's budgets: never inside the renewal.
-            self._spawn(self._take_over(schedule, watcher, stages, waiting))
-
-    def _unwatched(self, schedule: Schedule, gained: list[int]) -> list[int]:
-        """Channels to start watching: those just gained, and those held but still not
-        watched (their takeover failed) once their retry time has come."""
-        if self.member is None:
-            return []
-        now = time.monotonic()
-        held = self.member.keeper.held
-        for channel_id in list(self.takeovers):
-            if channel_id not in held:
-                del self.takeovers[channel_id]
-        stalled = [
-            channel_id
-            for channel_id in held
-            if schedule.interval(f"channel:{channel_id}") is None
-            and self.takeovers.get(channel_id, now) <= now
-        ]
-        waiting = sorted({*gained, *stalled})
-        for channel_id in waiting:
-            self.takeovers[channel_id] = now + REBALANCE_SECONDS
-        return waiting
-
-    async def _take_over(
-        self, schedule: Schedule, watcher: ChannelWatcher, stages: Stages, channel_ids: list[int]
-    ) -> None:
-        """Start watching channels whose leases were just claimed, from their stored cursor."""
-        try:
-            channels = [await watcher.repository.channel(channel_id) for channel_id in channel_ids]
-        except DATABASE_ERRORS as error:  # tried again at a renewal REBALANCE_SECONDS later
-            log.error("takeover_failed", error=error_line(error), retry_in_s=REBALANCE_SECONDS)
-            return
-        await self._resolve_and_join(schedule, watcher, stages, channels, rebalance=False)
 
     async def _resolve_and_join(
         self,

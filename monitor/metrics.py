@@ -48,6 +48,11 @@ class Snapshot:
     flood_waits: int = 0
     cycles: int = 0
     cycle_failures: int = 0
+    # Several instances (PostgreSQL): channels each instance holds and its heartbeat's age,
+    # by ``account@host#id``, and the enabled channels no instance holds.
+    cluster_held: dict[str, int] = field(default_factory=dict)
+    cluster_heartbeat_age: dict[str, int] = field(default_factory=dict)
+    cluster_unheld: int | None = None
     taken: float = field(default_factory=time.monotonic)
 
 
@@ -89,6 +94,31 @@ class SnapshotCollector(Collector):
         yield CounterMetricFamily("monitor_cycles", "Channel cycles run", value=snap.cycles)
         yield CounterMetricFamily(
             "monitor_cycle_failures", "Channel cycles that failed", value=snap.cycle_failures
+        )
+        yield from self._cluster_families(snap)
+
+    @staticmethod
+    def _cluster_families(snap: Snapshot) -> Iterator[Any]:
+        if snap.cluster_unheld is None:
+            return
+        yield _labelled(
+            GaugeMetricFamily,
+            "monitor_cluster_channels_held",
+            "Channels each instance holds the lease of",
+            "instance",
+            snap.cluster_held,
+        )
+        yield _labelled(
+            GaugeMetricFamily,
+            "monitor_cluster_heartbeat_age_seconds",
+            "Seconds since each instance last renewed its leases",
+            "instance",
+            snap.cluster_heartbeat_age,
+        )
+        yield GaugeMetricFamily(
+            "monitor_cluster_channels_unheld",
+            "Enabled channels no instance holds",
+            value=snap.cluster_unheld,
         )
 
     @staticmethod

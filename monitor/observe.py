@@ -50,6 +50,7 @@ class Observer:
         self.running: Callable[[], bool] = lambda: False
         self.beat_at: float | None = None
         self._quiet_checked: dict[int, float] = {}
+        self.leases: Any = None  # a ``Leases`` when several instances share the database
 
     # Heartbeat and health -----------------------------------------------------------------
 
@@ -94,6 +95,7 @@ class Observer:
             )
         outbox = await self.dispatcher.outbox.counts()
         return Snapshot(
+            **await self._cluster_figures(),
             channels=channels,
             alerts_sent=_by_sink(outbox, "sent"),
             alerts_failed=_by_sink(outbox, "failed"),
@@ -103,6 +105,23 @@ class Observer:
             cycles=counters.cycles,
             cycle_failures=counters.failures,
         )
+
+    async def _cluster_figures(self) -> dict[str, Any]:
+        """Per instance figures, as ``monitor cluster`` shows them (PostgreSQL only)."""
+        if self.leases is None:
+            return {}
+        refs = [channel.ref for channel in self.config.channels if channel.enabled]
+        lease = float(self.config.cluster.lease_seconds)
+        overview = await self.leases.overview(refs, 2 * lease)
+        live = [i for i in overview.instances if i.stopped_at is None]
+        names = {i.id: f"{i.account}@{i.host}#{i.id}" for i in live}
+        return {
+            "cluster_held": {names[i.id]: i.held for i in live},
+            "cluster_heartbeat_age": {
+                names[i.id]: int((overview.now - i.heartbeat_at).total_seconds()) for i in live
+            },
+            "cluster_unheld": len(overview.unheld),
+        }
 
     # Metrics endpoint ---------------------------------------------------------------------
 

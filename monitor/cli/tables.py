@@ -135,4 +135,6 @@ def cluster_table(overview: Any, lease: float, console: Console | None = None) -
 def _instance_state(item: Any, now: datetime, lease: float) -> str:
     if item.stopped_at is not None:
         return "stopped"
+    if not item.available:
+        return "benched"
     return "live" if (now - item.heartbeat_at).total_seconds() <= lease else "dead"

@@ -86,14 +86,17 @@ class LeaseKeeper:
         """Renew, then let go or claim as ``plan`` says; return what changed."""
         instance = self._instance()
         began = self.clock()
-        renewed = set(await self.leases.renew(instance, self.lease))
+        available = self.paused() <= self.settings.max_flood_wait
+        renewed = set(await self.leases.renew(instance, self.lease, available=available))
         self.trusted_until = began + self.lease * TRUSTED_FRACTION
         lost = sorted(self.held - renewed)
         self.held = renewed
+        holdings = await self.leases.holdings(self.lease)
         view = LeaseView(
             held=len(renewed),
             wanted=len(self.wanted),
-            live=await self.leases.live_instances(self.lease),
+            live=len({*holdings, instance}),
+            others=tuple(n for other, n in holdings.items() if other != instance),
             capacity=self.settings.capacity,
             paused_s=self.paused(),
             max_flood_wait=float(self.settings.max_flood_wait),

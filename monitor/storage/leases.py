@@ -55,6 +55,7 @@ class InstanceInfo:
     started_at: datetime
     heartbeat_at: datetime
     stopped_at: datetime | None
+    available: bool
     held: int
     oldest_lease: datetime | None  # when the longest-held of its leases was acquired
 
@@ -80,6 +81,7 @@ class Leases(StoreBase):
             "version": version,
             "started_at": db_now(),
             "heartbeat_at": db_now(),
+            "available": True,
         }
         statement = instances_t.insert().values(values).returning(instances_t.c.id)
         async with self.engine.begin() as conn:
@@ -94,10 +96,11 @@ class Leases(StoreBase):
         async with self.engine.begin() as conn:
             await conn.execute(statement)
 
-    async def renew(self, instance: int, lease: float) -> list[int]:
+    async def renew(self, instance: int, lease: float, *, available: bool = True) -> list[int]:
         """Extend every lease ``instance`` still holds and its heartbeat; return the channels.
 
         A lease that ran out and was taken by another instance is not among them: lost.
+        ``available`` False (benched by a flood wait) leaves it out of the others' shares.
         """
         statement = (
             update(leases_t)
@@ -108,7 +111,7 @@ class Leases(StoreBase):
         beat = (
             update(instances_t)
             .where(instances_t.c.id == instance)
-            .values(heartbeat_at=db_now(), stopped_at=None)
+            .values(heartbeat_at=db_now(), stopped_at=None, available=available)
         )
         async with self.engine.begin() as conn:
             await conn.execute(beat)
@@ -173,14 +176,28 @@ class Leases(StoreBase):
         async with self.engine.begin() as conn:
             await conn.execute(statement)
 
-    async def live_instances(self, lease: float) -> int:
-        """Count the instances that renewed within one lease period and did not stop."""
-        query = select(func.count()).where(
-            instances_t.c.stopped_at.is_(None),
-            instances_t.c.heartbeat_at > db_now() - seconds(lease),
+    async def holdings(self, lease: float) -> dict[int, int]:
+        """Return, for each live and available instance, how many leases it holds now.
+
+        Live: renewed within one lease period and not stopped.
+        """
+        held = (
+            select(leases_t.c.holder_id, func.count().label("held"))
+            .where(leases_t.c.expires_at > db_now())
+            .group_by(leases_t.c.holder_id)
+            .subquery()
+        )
+        query = (
+            select(instances_t.c.id, held.c.held)
+            .outerjoin(held, held.c.holder_id == instances_t.c.id)
+            .where(
+                instances_t.c.stopped_at.is_(None),
+                instances_t.c.available.is_(True),
+                instances_t.c.heartbeat_at > db_now() - seconds(lease),
+            )
         )
         async with self.engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+            return {row.id: int(row.held or 0) for row in await conn.execute(query)}
 
     async def notify_alerts(self) -> None:
         """Tell the instance that dispatches (``LISTEN``) that new alerts are waiting."""
@@ -224,6 +241,7 @@ async def _instances(conn: AsyncConnection, since: float) -> list[InstanceInfo]:
             started_at=row.started_at,
             heartbeat_at=row.heartbeat_at,
             stopped_at=row.stopped_at,
+            available=row.available,
             held=int(row.held or 0),
             oldest_lease=_aware(row.oldest),
         )

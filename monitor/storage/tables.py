@@ -305,6 +305,8 @@ class InstanceRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # False while a long flood wait benches it: the others then share its channels.
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class ChannelLeaseRow(Base):

@@ -7,10 +7,14 @@ import pytest
 from monitor.cluster.plan import LeasePlan, LeaseView, fair_share, plan
 
 
-def view(held: int, wanted: int = 30, live: int = 3, **changes: float) -> LeaseView:
-    """A renewal's view with defaults: capacity 500, no flood wait, 5 per step."""
+def view(
+    held: int, wanted: int = 30, live: int = 3, others: tuple[int, ...] = (), **changes: float
+) -> LeaseView:
+    """A renewal's view with defaults: capacity 500, no flood wait, 5 per step; the other
+    live instances hold nothing unless ``others`` says."""
     values = {"capacity": 500, "paused_s": 0.0, "max_flood_wait": 300.0, "step": 5} | changes
-    return LeaseView(held=held, wanted=wanted, live=live, **values)  # type: ignore[arg-type]
+    peers = others or (0,) * (live - 1)
+    return LeaseView(held=held, wanted=wanted, live=live, others=peers, **values)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -37,7 +41,12 @@ def test_a_dead_peer_makes_the_survivors_claim_its_share_at_once() -> None:
 def test_above_the_fair_share_lets_go_a_few_per_renewal() -> None:
     """A returning peer: the holder of 30 lets go 5 per renewal, not 20 at once."""
     assert plan(view(30, live=3)) == LeasePlan(release=5)
-    assert plan(view(12, live=3)) == LeasePlan(release=2)
+    assert plan(view(12, live=3, others=(10, 8))) == LeasePlan(release=2)
+
+
+def test_above_the_share_keeps_what_nobody_has_room_for() -> None:
+    """The others hold their shares already: letting go would only bounce channels around."""
+    assert plan(view(12, live=3, others=(10, 10))) == LeasePlan(claim=0, spare=490)
 
 
 def test_capacity_caps_the_share() -> None:

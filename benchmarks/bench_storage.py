@@ -51,10 +51,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select, text
 
-from monitor.backfill import RescanReport, rescan
 from monitor.cli import cli
 from monitor.config import load_config
 from monitor.logs import configure_logging
+from monitor.rescan import RescanReport, default_jobs, rescan
 from monitor.storage import migrate
 from monitor.storage.engine import create_engine
 from monitor.storage.rows import channels_t, matches_t, posts_t
@@ -65,10 +65,11 @@ POSTGRES_URL = os.environ.get(
 )
 CHANNELS = 200
 BATCH = 20_000
+# Everyday news words: the rules flag the 5% of posts that carry a FLAGGED sentence, as in a
+# real store (story words in every body made the rules flag nearly all, and rescan measured
+# writing matches, not reading posts).
 NEWS = (  # noqa: SIM905
-    "военнослужащий ушёл из части сбежали госпиталя мобилизованные военкомата суд приговорил "
-    "задержан контрактник розыск покинули расположение выполнять приказ военний військовий "
-    "з ТЦК розшук частини позиції бійці наказ в на и по за от до о что это как Минобороны "
+    "в на и по за от до о что это как Минобороны учения парад ветераны "
     "заявил области района города жители новости сегодня вчера году рублей гривень власти "
     "губернатор сообщил обстрел погода дороги ремонт школа больница выборы депутаты бюджет "
     "мэр транспорт цены рынок энергетика свет вода отопление урожай фермеры экспорт"
@@ -248,8 +249,10 @@ def time_export(config: Path, folder: Path) -> tuple[float, float]:
     return rows / elapsed, peak
 
 
-def time_rescan(config: Path, limit: int) -> float:
-    """Run ``monitor rescan``'s code over its first ``limit`` posts; return posts/s."""
+def time_rescan(config: Path, limit: int, jobs: int | None = None) -> float:
+    """Run ``monitor rescan``'s code over its first ``limit`` posts; return posts/s.
+
+    Each run starts over (``restart``): a stopped run would otherwise resume."""
     loaded = load_config(config)
     scanned = 0
 
@@ -261,7 +264,7 @@ def time_rescan(config: Path, limit: int) -> float:
 
     started = time.perf_counter()
     with contextlib.suppress(Stop):
-        asyncio.run(rescan(loaded, on_chunk=on_chunk))
+        asyncio.run(rescan(loaded, jobs=jobs, restart=True, on_chunk=on_chunk))
     return scanned / (time.perf_counter() - started)
 
 
@@ -310,7 +313,15 @@ def measure(url: str, folder: Path, args: Any) -> dict[str, float]:
     exports = [time_export(config, folder) for _ in range(args.runs)]
     figures["export_rows_s"] = statistics.median(rate for rate, _ in exports)
     figures["export_peak_mb"] = max(peak for _, peak in exports)
-    figures["rescan_posts_s"] = time_rescan(config, args.rescan_posts)
+    serial = statistics.median(time_rescan(config, args.rescan_posts, 1) for _ in range(args.runs))
+    jobs = default_jobs()
+    figures["rescan_posts_s"] = statistics.median(
+        time_rescan(config, args.rescan_posts, jobs) for _ in range(args.runs)
+    )
+    print(
+        f"  rescan: {serial:,.0f} posts/s in one worker, "
+        f"{figures['rescan_posts_s']:,.0f} in {jobs} (x{figures['rescan_posts_s'] / serial:.2f})"
+    )
     figures["db_mb"] = asyncio.run(database_mb(url))
     return figures
 

@@ -36,7 +36,6 @@ log = get_logger("monitor.backfill")
 NO_ALERTS = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 # A flood wait longer than this ends the backfill (resume later) instead of sleeping it out.
 MAX_FLOOD_SLEEP = 300
-RESCAN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -62,17 +61,6 @@ class BackfillReport:
     oldest_id: int | None = None
     remaining: int | None = None
     complete: bool = False
-
-
-@dataclass
-class RescanReport:
-    """What a rescan found: posts scanned of ``total``, newly flagged, matches, alert rows."""
-
-    total: int = 0
-    scanned: int = 0
-    flagged: int = 0
-    matches: int = 0
-    alerts: int = 0
 
 
 OnPage = Callable[[BackfillReport], None]
@@ -282,36 +270,3 @@ def _hold_back_oldest_album(posts: list[Post]) -> list[Post]:
         return posts
     kept = [p for p in posts if p.grouped_id != group]
     return kept or posts  # a page that is one album cannot be split further
-
-
-async def rescan(
-    config: Config, *, alert: bool = False, on_chunk: Callable[[RescanReport], None] | None = None
-) -> RescanReport:
-    """Re-apply the current rules to every stored post; record what is new.
-
-    Raises:
-        RuleError: the rule files do not load.
-    """
-    await prepare_database(config.database.url)
-    repository = Repository.open(config.database.url, echo=config.database.echo)
-    report = RescanReport()
-    try:
-        classifier = _classifier(config, await repository.channels())
-        report.total = await repository.count_posts()  # counted first: the bar shows a total
-        after = 0
-        while stored := await repository.stored_posts_after(after, RESCAN_CHUNK):
-            items = [(s.id, classifier.classify(s.post)) for s in stored]
-            result = await repository.record_rescan(
-                items, alert_cutoff=None if alert else NO_ALERTS
-            )
-            report.scanned += result.scanned
-            report.flagged += result.flagged
-            report.matches += result.matches
-            report.alerts += result.alerts
-            after = stored[-1].id
-            if on_chunk is not None:
-                on_chunk(report)
-    finally:
-        await repository.close()
-    log.info("rescan_finished", **vars(report))
-    return report

@@ -95,31 +95,46 @@ def _advance(progress: Progress, task: TaskID, report: BackfillReport, limit: in
 @cli.command()
 @config_option
 @click.option("--alert", is_flag=True, help="Alert the sinks about newly flagged posts.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes that classify (default: one per core).",
+)
+@click.option(
+    "--restart", is_flag=True, help="Start over, even where a stopped rescan could resume."
+)
 @handle_errors
 @click.pass_context
-def rescan(ctx: click.Context, alert: bool) -> None:
-    """Re-apply the current rules to every stored post (keep them with store = "all")."""
-    from monitor.backfill import RescanReport
-    from monitor.backfill import rescan as run_rescan
+def rescan(ctx: click.Context, alert: bool, jobs: int | None, restart: bool) -> None:
+    """Re-apply the current rules to every stored post (keep them with store = "all").
+
+    Stopped with Ctrl-C, it resumes after the last recorded post when run again with the
+    same rules.
+    """
+    from monitor.rescan import RescanReport
+    from monitor.rescan import rescan as run_rescan
 
     config = load_cli_config(ctx)
     progress = _progress()
     task = progress.add_task("rescan", total=None, flagged=0)
 
     def on_chunk(report: RescanReport) -> None:
-        progress.update(
-            task,
-            completed=report.scanned,
-            total=max(report.total, report.scanned),  # posts stored meanwhile are scanned too
-            flagged=report.flagged,
-        )
+        progress.update(task, completed=report.scanned, total=report.total, flagged=report.flagged)
         progress.start()
 
     try:
-        report = asyncio.run(run_rescan(config, alert=alert, on_chunk=on_chunk))
+        report = asyncio.run(
+            run_rescan(config, alert=alert, jobs=jobs, restart=restart, on_chunk=on_chunk)
+        )
+    except KeyboardInterrupt:
+        progress.stop()
+        click.echo("rescan stopped; run `monitor rescan` again to go on where it stopped", err=True)
+        ctx.exit(130)
     finally:
         progress.stop()
+    resumed = f" (resumed after {report.resumed_from})" if report.resumed_from else ""
     click.echo(
-        f"rescanned {report.scanned} posts: {report.flagged} newly flagged, "
+        f"rescanned {report.scanned} posts{resumed}: {report.flagged} newly flagged, "
         f"{report.matches} matches recorded, {report.alerts} alerts"
     )

@@ -335,6 +335,14 @@ class PostBatches(StoreBase):
         )
         return await self.stored_posts(query)
 
+    async def count_posts_after(self, after_id: int) -> int:
+        """Return how many posts are stored with a row id above ``after_id``."""
+        from sqlalchemy import func
+
+        query = select(func.count()).select_from(posts_t).where(posts_t.c.id > after_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def count_posts(self, channel_id: int | None = None) -> int:
         """Return how many posts are stored (in one channel, or in all)."""
         from sqlalchemy import func

@@ -8,15 +8,16 @@ queues their alerts. SQLAlchemy does not leak out of this package.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.models import Classified
+from monitor.models import Classified, Post
 from monitor.storage.post_batches import BatchResult, PostBatches
-from monitor.storage.rows import matches_t, posts_t
+from monitor.storage.rows import channels_t, matches_t, posts_t, rescan_progress_t
 
 
 @dataclass
@@ -29,8 +30,81 @@ class RescanResult:
     alerts: int = 0
 
 
+@dataclass
+class RescanProgress:
+    """Where the rescan with one rules version stands (``after_post_id``: last recorded)."""
+
+    ruleset_version: str
+    after_post_id: int = 0
+    total: int = 0
+    scanned: int = 0
+    flagged: int = 0
+    matches: int = 0
+    alerts: int = 0
+    finished_at: datetime | None = None
+
+
+#: What the rules read of a stored post: nothing else is fetched (no matches, no counters).
+_RESCAN_COLUMNS = (
+    posts_t.c.id,
+    posts_t.c.message_id,
+    posts_t.c.date,
+    posts_t.c.text,
+    posts_t.c.edit_date,
+    posts_t.c.grouped_id,
+    posts_t.c.forward_from,
+    posts_t.c.deleted_at,
+    channels_t.c.telegram_id,
+    channels_t.c.username,
+    channels_t.c.title,
+)
+
+
 class Rescans(PostBatches):
     """Post batches, and the re-application of rules to stored posts."""
+
+    async def next_post_ids(self, after_id: int, limit: int) -> list[int]:
+        """Return up to ``limit`` post row ids above ``after_id``, in order (a rescan's next
+        chunk: only the primary key index is read)."""
+        query = select(posts_t.c.id).where(posts_t.c.id > after_id).order_by(posts_t.c.id)
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(query.limit(limit))).scalars())
+
+    async def posts_to_rescan(self, after_id: int, last_id: int) -> list[tuple[int, Post]]:
+        """Return the stored posts with row ids in (``after_id``, ``last_id``], by row id,
+        with only what the rules read (the lean read a rescan makes a million times)."""
+        query = (
+            select(*_RESCAN_COLUMNS)
+            .join(channels_t, channels_t.c.id == posts_t.c.channel_id)
+            .where(posts_t.c.id > after_id, posts_t.c.id <= last_id)
+            .order_by(posts_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [(row.id, _post(row)) for row in await conn.execute(query)]
+
+    async def rescan_progress(self, ruleset_version: str) -> RescanProgress | None:
+        """Return where the rescan with these rules stands (None: never started)."""
+        query = select(rescan_progress_t).where(
+            rescan_progress_t.c.ruleset_version == ruleset_version
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        fields = {name: getattr(row, name) for name in RescanProgress.__dataclass_fields__}
+        return RescanProgress(**fields)
+
+    async def save_rescan_progress(self, progress: RescanProgress) -> None:
+        """Record ``progress`` (one row per rules version, replaced)."""
+        values = {**asdict(progress), "updated_at": datetime.now(UTC)}
+        table = rescan_progress_t
+        async with self.engine.begin() as conn:
+            version = table.c.ruleset_version == progress.ruleset_version
+            changed = await conn.execute(update(table).where(version).values(values))
+            if not changed.rowcount:
+                await conn.execute(
+                    table.insert().values({**values, "started_at": values["updated_at"]})
+                )
 
     async def record_rescan(
         self, items: Sequence[tuple[int, Classified]], *, alert_cutoff: datetime | None
@@ -86,3 +160,18 @@ class Rescans(PostBatches):
         await self._flag(conn, post_id, replace(item, matches=fresh), alert_cutoff, batch)
         result.flagged += 1
         result.alerts += batch.alerts_created
+
+
+def _post(row: Any) -> Post:  # a Row of _RESCAN_COLUMNS
+    return Post(
+        channel_id=row.telegram_id or 0,
+        message_id=row.message_id,
+        date=row.date,
+        text=row.text,
+        edit_date=row.edit_date,
+        grouped_id=row.grouped_id,
+        forward_from=row.forward_from,
+        channel_username=row.username,
+        channel_title=row.title,
+        deleted_at=row.deleted_at,
+    )

@@ -16,13 +16,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.models import Hit, Match, Post
-from monitor.storage.tables import AlertRow, ChannelRow, FloodWaitRow, MatchRow, PostRow
+from monitor.storage.tables import (
+    AlertRow,
+    ChannelRow,
+    FloodWaitRow,
+    MatchRow,
+    PostRow,
+    RescanProgressRow,
+)
 
 channels_t = cast(Table, ChannelRow.__table__)
 posts_t = cast(Table, PostRow.__table__)
 matches_t = cast(Table, MatchRow.__table__)
 alerts_t = cast(Table, AlertRow.__table__)
 flood_t = cast(Table, FloodWaitRow.__table__)
+rescan_progress_t = cast(Table, RescanProgressRow.__table__)
 
 CHUNK = 500
 

@@ -344,3 +344,25 @@ class AccountChannelRow(Base):
     access_hash: Mapped[int | None] = mapped_column(BigInteger)
     joined: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RescanProgressRow(Base):
+    """Where the rescan with one rules version stands, so an interrupted one resumes.
+
+    ``after_post_id`` is the last post row whose result is recorded; the counts are what the
+    rescan found up to there. ``finished_at`` is set when it went through every post.
+    """
+
+    __tablename__ = "rescan_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ruleset_version: Mapped[str] = mapped_column(String(64), unique=True)
+    after_post_id: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    scanned: Mapped[int] = mapped_column(Integer)
+    flagged: Mapped[int] = mapped_column(Integer)
+    matches: Mapped[int] = mapped_column(Integer)
+    alerts: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

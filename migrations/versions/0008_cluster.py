@@ -1,7 +1,7 @@
 """cluster: instances and channel leases, for several instances over one PostgreSQL
 
 Revision ID: 0008_cluster
-Revises: 0005_storage_speed
+Revises: 0006_feedback
 Create Date: 2026-12-04 23:50:00
 
 ``instances`` registers each ``monitor run`` (account, host, pid, version, heartbeat);

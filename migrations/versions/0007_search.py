@@ -1,7 +1,7 @@
 """search: a full-text index over every stored post's text, kept by the database itself
 
 Revision ID: 0007_search
-Revises: 0005_storage_speed
+Revises: 0006_feedback
 Create Date: 2026-12-05 00:30:00
 
 SQLite: a contentless FTS5 table ``posts_fts`` (rowid = posts.id), tokenizer ``unicode61
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007_search"
-down_revision: str | None = "0005_storage_speed"
+down_revision: str | None = "0006_feedback"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,4 @@
-"""The desk's HTML pages: flagged stories, charts, channels, mutes, login. Each reads and renders.
+"""The desk's HTML pages: flagged stories, search, charts, channels, mutes, login.
 
 The clicks (feedback, mute, undo) are made by ``static/desk.js`` against the JSON API, so
 these routes only read; the login route sets the access-token cookie.
@@ -15,7 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from monitor.web.charts import columns, days_between
-from monitor.web.filters import FilterError, desk_filter, next_page_query
+from monitor.web.filters import (
+    FilterError,
+    desk_filter,
+    more_query,
+    next_page_query,
+    search_criteria,
+)
 from monitor.web.security import COOKIE
 from monitor.web.views import channel_health
 
@@ -57,6 +63,20 @@ async def flagged(request: Request) -> Response:
         unflagged=not criteria.flagged,
         older=next_page_query(params, page.next) if page.next else None,
     )
+
+
+async def search(request: Request) -> Response:
+    """Full-text search over every stored post, flagged or not, newest first."""
+    params = request.query_params
+    try:
+        criteria = search_criteria(params)
+    except FilterError as error:
+        return render(request, "search.html", 400, error=str(error), posts=[], params=params)
+    desk = desk_of(request)
+    posts = await desk.found(await desk.find(criteria)) if criteria.query else []
+    full = len(posts) == criteria.limit
+    more = more_query(params, posts[-1].id) if full else None
+    return render(request, "search.html", posts=posts, params=params, more=more)
 
 
 async def mutes(request: Request) -> Response:
@@ -119,6 +139,7 @@ async def no_icon(request: Request) -> Response:
 
 routes = [
     Route("/", flagged),
+    Route("/search", search),
     Route("/mutes", mutes),
     Route("/channels", channels),
     Route("/charts", charts),

@@ -72,7 +72,7 @@ def new_delivery_id() -> str:
 
 
 # Search index objects made by raw DDL in migration 0007 (FTS5 on SQLite, a generated tsvector
-# column and its GIN index on PostgreSQL) that SQLAlchemy's metadata cannot describe: schema comparison skips them.
+# column and its GIN index on PostgreSQL) that the metadata cannot describe: comparison skips them.
 SEARCH_INDEX_OBJECTS = ("posts_fts", "ix_posts_search", "search_vector")
 
 

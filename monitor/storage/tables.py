@@ -71,9 +71,9 @@ def new_delivery_id() -> str:
     return str(uuid.uuid4())
 
 
-# Search index objects made by raw DDL in migration 0007 (FTS5 on SQLite, an expression GIN
-# index on PostgreSQL) that SQLAlchemy's metadata cannot describe: schema comparison skips them.
-SEARCH_INDEX_OBJECTS = ("posts_fts", "ix_posts_search")
+# Search index objects made by raw DDL in migration 0007 (FTS5 on SQLite, a generated tsvector
+# column and its GIN index on PostgreSQL) that the metadata cannot describe: comparison skips them.
+SEARCH_INDEX_OBJECTS = ("posts_fts", "ix_posts_search", "search_vector")
 
 
 def compared_in_schema(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:

@@ -24,7 +24,6 @@ from starlette.templating import Jinja2Templates
 from monitor.config import Config
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import DeskReader
-from monitor.storage.desk_charts import DeskCharts
 from monitor.storage.feedback import FeedbackStore
 from monitor.storage.repository import Repository
 from monitor.storage.rows import StoredPost
@@ -44,7 +43,6 @@ class Desk:
     reader: DeskReader
     feedback: FeedbackStore
     repository: Repository
-    charts: DeskCharts
     templates: Jinja2Templates
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     link_secret: str | None = None
@@ -124,7 +122,6 @@ def build_app(
         DeskReader(engine),
         FeedbackStore(engine),
         Repository(engine),
-        DeskCharts(engine),
         _templates(),
         tags or {},
         link_secret,

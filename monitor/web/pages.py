@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.web.charts import columns, days_between
+from monitor.storage.desk_queries import flags_per_day, top_rules
+from monitor.web.charts import busiest, columns, days_between
 from monitor.web.filters import (
     FilterError,
     desk_filter,
@@ -96,19 +97,21 @@ async def channels(request: Request) -> Response:
 
 
 async def charts(request: Request) -> Response:
-    """Flags per day by category and by channel (``?days=N``, default 30), and the rules."""
+    """Flags per day by category and by channel (``?days=N``, default 30), and the rules
+    that fired most in that time with their feedback precision."""
     days_param = request.query_params.get("days", "30")
     days = int(days_param) if days_param.isdigit() and 1 <= int(days_param) <= 366 else 30
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     since = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    figures = desk_of(request).charts
+    engine = desk_of(request).reader.engine
     span = days_between(first, today)
+    per_channel = await flags_per_day(engine, since, by="channel")
     data = {
-        "category": columns(await figures.by_category(since), span),
-        "channel": columns(await figures.by_channel(since), span),
+        "category": columns(await flags_per_day(engine, since), span),
+        "channel": columns(busiest(per_channel), span),
     }
-    rules = await figures.rule_figures()
+    rules = await top_rules(engine, since)
     return render(request, "charts.html", data=data, rules=rules, days=days)
 
 

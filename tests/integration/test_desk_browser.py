@@ -205,7 +205,7 @@ async def test_charts_draw_the_flags_and_the_rules_precision(world: MonitorWorld
         legend = await page.locator("[data-chart=channel] .u-legend").inner_text()
         rule = await page.locator("table.rules tr", has_text="test-desertion").inner_text()
     assert "@desk_news" in legend
-    assert rule.split() == ["test-desertion", "2", "1", "1", "50%"]
+    assert rule.split() == ["test-desertion", "desertion", "2", "1", "1", "50%"]
     assert failures == []  # no script blocked by the content policy, no error
 
 

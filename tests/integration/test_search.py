@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -19,6 +21,7 @@ from monitor.storage.outbox import Outbox
 from monitor.storage.repository import Repository
 from monitor.storage.search import search_posts, word_prefix
 from tests.helpers.alerts import make_match, make_post
+from tests.helpers.cli import invoke
 from tests.helpers.outbox import Seeder, seeded
 
 NOW = dt.datetime.now(dt.UTC)
@@ -185,3 +188,21 @@ async def test_migration_backfills_existing_posts(database_url: str) -> None:
     await asyncio.to_thread(migrate.downgrade, database_url, "0005_storage_speed")
     async with seeded(database_url) as seeder:
         assert await _found(seeder, "військовий") == [6, 2]
+
+
+async def test_search_command_prints_hits(database_url: str, tmp_path: Path) -> None:
+    """`monitor search` finds word forms, --flagged narrows, JSON has links and highlights."""
+    async with seeded(database_url) as seeder:
+        await _store(seeder, _items())
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
+    base = ["--config", str(config), "--format", "json"]
+    result = await asyncio.to_thread(invoke, ["search", "військовий", *base])
+    assert result.code == 0, result.stderr
+    assert [hit["message_id"] for hit in json.loads(result.stdout)] == [6, 2]
+    result = await asyncio.to_thread(invoke, ["search", "deserted", "--flagged", *base])
+    assert json.loads(result.stdout) == []
+    result = await asyncio.to_thread(invoke, ["search", "(дезертиры)*[/]", "--config", str(config)])
+    assert result.code == 0, result.stderr
+    assert "search_ch" in result.stdout
+    assert "desertion" in result.stdout

@@ -205,10 +205,13 @@ async def _postgres_rows(
         return rows
     # Fewer than a page among the newest posts: the word is rare here, so its matches are
     # few and the GIN bitmap finds them all at once; the planner is told to use it.
-    async with conn.begin_nested() if conn.in_transaction() else conn.begin():
+    savepoint = await conn.begin_nested()
+    try:
         await conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
         await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         return list(await conn.execute(postgres_indexed_query(prefixes, where)))
+    finally:
+        await savepoint.rollback()  # the planner's settings end with the savepoint
 
 
 async def _channel_ids(conn: AsyncConnection, channel: str) -> tuple[int, ...]:

@@ -68,7 +68,8 @@ def word_prefix(word: str) -> str:
     if _CYRILLIC.search(word):
         stems = [stem_russian(word), ukrainian_base(word)]
     elif _LATIN.search(word):
-        stems = [stem_english(word)]
+        # Porter2 writes a final y as i (army, armies -> armi): cut it, or armies misses army.
+        stems = [stem_english(word).removesuffix("i")]
     else:
         return word
     shortest = min((_common_start(word, stem) for stem in stems), key=len)

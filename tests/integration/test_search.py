@@ -19,7 +19,7 @@ from monitor.models import Classified
 from monitor.storage import migrate
 from monitor.storage.outbox import Outbox
 from monitor.storage.repository import Repository
-from monitor.storage.search import search_posts, word_prefix
+from monitor.storage.search import search_posts
 from tests.helpers.alerts import make_match, make_post
 from tests.helpers.cli import invoke
 from tests.helpers.outbox import Seeder, seeded
@@ -165,14 +165,6 @@ async def test_hostile_queries_never_raise(database_url: str, query: str) -> Non
         # Only the query of one real word and punctuation finds its post; the others hold
         # words no post has (every word must match).
         assert hits == ([1] if query.startswith("(дезертир") else [])
-
-
-def test_word_prefix_is_a_start_of_every_form() -> None:
-    """The prefix of each form is a start of the others (what makes prefix search work)."""
-    assert word_prefix("дезертиров").startswith(word_prefix("дезертир"))
-    assert "військового".startswith(word_prefix("військовий"))
-    assert "deserters".startswith(word_prefix("deserted"))
-    assert "army".startswith(word_prefix("armies")) or word_prefix("armies") == "armi"
 
 
 async def test_migration_backfills_existing_posts(database_url: str) -> None:

@@ -178,9 +178,9 @@ def _matches(prefixes: list[str], vector: Any) -> Any:
 def postgres_recent_query(prefixes: list[str], where: SearchFilter) -> Select[Any]:
     """Matches among the newest ``RECENT_WINDOW`` posts that pass the filters.
 
-    A common word fills a page from there in a few milliseconds, whereas the planner, which
-    cannot tell a rare word from a common one by a prefix, would walk the whole table by id
-    for a rare one (47 s at a million posts).
+    A common word fills a page from there in a few milliseconds. Left to itself, the planner
+    (which cannot tell a rare prefix from a common one) walked the whole table by id for a
+    rare word: 47 s at a million posts.
     """
     window = _filtered(_columns(VECTOR.label("search_vector")), replace(where, limit=RECENT_WINDOW))
     recent = window.subquery("recent")

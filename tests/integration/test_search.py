@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -17,8 +19,9 @@ from monitor.models import Classified
 from monitor.storage import migrate
 from monitor.storage.outbox import Outbox
 from monitor.storage.repository import Repository
-from monitor.storage.search import search_posts, word_prefix
+from monitor.storage.search import search_posts
 from tests.helpers.alerts import make_match, make_post
+from tests.helpers.cli import invoke
 from tests.helpers.outbox import Seeder, seeded
 
 NOW = dt.datetime.now(dt.UTC)
@@ -164,14 +167,6 @@ async def test_hostile_queries_never_raise(database_url: str, query: str) -> Non
         assert hits == ([1] if query.startswith("(дезертир") else [])
 
 
-def test_word_prefix_is_a_start_of_every_form() -> None:
-    """The prefix of each form is a start of the others (what makes prefix search work)."""
-    assert word_prefix("дезертиров").startswith(word_prefix("дезертир"))
-    assert "військового".startswith(word_prefix("військовий"))
-    assert "deserters".startswith(word_prefix("deserted"))
-    assert "army".startswith(word_prefix("armies")) or word_prefix("armies") == "armi"
-
-
 async def test_migration_backfills_existing_posts(database_url: str) -> None:
     """Posts stored before the search migration are found once it runs; down and up again."""
     await asyncio.to_thread(migrate.upgrade, database_url, "0005_storage_speed")
@@ -185,3 +180,21 @@ async def test_migration_backfills_existing_posts(database_url: str) -> None:
     await asyncio.to_thread(migrate.downgrade, database_url, "0005_storage_speed")
     async with seeded(database_url) as seeder:
         assert await _found(seeder, "військовий") == [6, 2]
+
+
+async def test_search_command_prints_hits(database_url: str, tmp_path: Path) -> None:
+    """`monitor search` finds word forms, --flagged narrows, JSON has links and highlights."""
+    async with seeded(database_url) as seeder:
+        await _store(seeder, _items())
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
+    base = ["--config", str(config), "--format", "json"]
+    result = await asyncio.to_thread(invoke, ["search", "військовий", *base])
+    assert result.code == 0, result.stderr
+    assert [hit["message_id"] for hit in json.loads(result.stdout)] == [6, 2]
+    result = await asyncio.to_thread(invoke, ["search", "deserted", "--flagged", *base])
+    assert json.loads(result.stdout) == []
+    result = await asyncio.to_thread(invoke, ["search", "(дезертиры)*[/]", "--config", str(config)])
+    assert result.code == 0, result.stderr
+    assert "search_ch" in result.stdout
+    assert "desertion" in result.stdout

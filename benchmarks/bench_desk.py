@@ -1,149 +1,147 @@
-"""Desk benchmark: the flagged-stories page and the posts API over a store of N posts.
+"""Desk benchmark: the flagged list, search and the chart queries over a store of N posts.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_desk.py --posts 1000000 --backend sqlite
     .venv/bin/python benchmarks/bench_desk.py --posts 1000000 --backend postgresql
 
-It builds the store of ``benchmarks/bench_storage.py`` (5% flagged, 200 channels, a year of
-dates), judges one flagged post in 50, serves the desk on 127.0.0.1 (a free port) and times,
-as medians of ``--runs`` HTTP requests after a warm-up, the whole answer (query, template,
-transfer):
+The store is built by ``bench_storage.py``'s builder (5% flagged, 200 channels, a year of
+dates), with English words mixed into the news-like texts and two rare words (one Russian, one
+English) in one text of the pool (so in ``posts / 20,000`` posts). It then times, as medians of
+``--runs`` runs after a warm-up: the flagged list's first page and a deep page (keyset paging),
+search for a common and a rare word in Russian and in English (all posts and flagged only), and
+the chart queries (flags per day by category and by channel over 30 and 365 days, channel
+health, rules that fire most). Floor: each under 300 ms at 1,000,000 posts.
 
-* ``/`` (the first page), a page 1,000 pages deep (keyset cursor), and the page filtered by
-  category, channel, date range, feedback state, all of them at once, and the unflagged posts
-  (all, one channel's) (the slowest quoted);
-* ``/api/posts?flagged=true&limit=50``;
-* ``/charts`` over 30 and 365 days (flags per day by category and channel, the rules' counts
-  and feedback precision);
-
-and, as the baseline measured in the same run, ``monitor flagged`` (the CLI's list of the same
-50 posts, in-process). The last line::
-
-    desk: backend=B posts=N page_s=X deep_page_s=X api_s=X charts_30d_s=X charts_365d_s=X
-    filtered_page_s=X flagged_cli_s=X
-
-``--keep`` keeps the store and prints its URL; ``--reuse URL`` times such a store again.
+``--keep`` keeps the store and prints its URL; ``--reuse URL`` times an existing store
+(migrated to the head first, which backfills the search index of an older one).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import random
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx
-from sqlalchemy import func, insert, select
+import bench_storage
 
-from benchmarks.bench_storage import POSTGRES_URL, build, run_cli
-from monitor.config import load_config
 from monitor.logs import configure_logging
-from monitor.storage.desk import Cursor
+from monitor.storage import desk_queries, migrate
+from monitor.storage.browse import Browser, PostFilter
 from monitor.storage.engine import create_engine
-from monitor.storage.feedback import feedback_t
-from monitor.storage.rows import posts_t
-from monitor.web.filters import cursor_param
-from monitor.web.server import DeskServer
+from monitor.storage.search import search_posts
 from tests.helpers.postgres import create_database, drop_database, server_available
 
-PAGE = 50
+ENGLISH = [
+    *("soldier army unit officer court police reported news today city weather road school",
+      "election budget market prices energy water heating harvest farmers export"),
+]  # fmt: skip
+RARE_RU = "заочно"
+RARE_EN = "deserters"
+RARE_TEXT = f"Суд {RARE_RU} осудил дезертиров. The court sentenced three {RARE_EN} in absentia."
+FLOOR_MS = 300.0
+Timed = Callable[[], Awaitable[Any]]
 
 
-async def judge(url: str) -> Cursor:
-    """Judge one flagged post in 50 (false positive); return the cursor 1,000 pages deep
-    (or halfway down a smaller store)."""
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            ids = list(await conn.scalars(select(posts_t.c.id).where(posts_t.c.flagged.is_(True))))
-            rows = [
-                {"post_id": i, "label": "false_positive", "who": "bench", "category": None}
-                for i in ids[::50]
-            ]
-            if not await conn.scalar(select(func.count()).select_from(feedback_t)):  # --reuse
-                await conn.execute(insert(feedback_t), rows)
-            deep = (
-                await conn.execute(
-                    select(posts_t.c.date, posts_t.c.id)
-                    .where(posts_t.c.flagged.is_(True))
-                    .order_by(posts_t.c.date.desc(), posts_t.c.id.desc())
-                    .offset(min(PAGE * 1000, len(ids) // 2))
-                    .limit(1)
-                )
-            ).one()
-    finally:
-        await engine.dispose()
-    return Cursor(deep.date, deep.id)
+def desk_texts(rng: random.Random, count: int) -> list[str]:
+    """The storage builder's texts with English words mixed in and one text of rare words."""
+    english = " ".join(ENGLISH).split()
+    bench_storage.NEWS.extend(word for word in english if word not in bench_storage.NEWS)
+    pool = ORIGINAL_TEXTS(rng, count)
+    pool[count // 2] = RARE_TEXT + " " + pool[count // 2]
+    return pool
 
 
-async def timed(client: httpx.AsyncClient, path: str, runs: int) -> float:
-    """The median seconds of ``runs`` GETs of ``path`` after one warm-up."""
-    (await client.get(path)).raise_for_status()
+ORIGINAL_TEXTS = bench_storage.texts
+bench_storage.texts = desk_texts
+
+
+def build(url: str, posts: int) -> None:
+    """Build the store through the storage benchmark's builder (and its migrations)."""
+    started = time.perf_counter()
+    asyncio.run(bench_storage.build(url, posts))
+    print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def flagged_pages(engine: Any, now: datetime) -> dict[str, Timed]:
+    """The flagged list: the desk's keyset pages when the desk is merged, else the CLI's."""
+    if importlib.util.find_spec("monitor.storage.desk") is None:
+        browser = Browser(engine)
+        return {"flagged_first": lambda: browser.posts(PostFilter(limit=50))}
+    from monitor.storage.desk import Cursor, DeskFilter, DeskReader  # type: ignore[import-not-found,unused-ignore]
+
+    reader = DeskReader(engine)
+    deep = Cursor(now - timedelta(days=300), 10**12)
+    return {
+        "flagged_first": lambda: reader.flagged_page(DeskFilter(limit=50)),
+        "flagged_deep": lambda: reader.flagged_page(DeskFilter(after=deep, limit=50)),
+    }
+
+
+def searches(engine: Any) -> dict[str, Timed]:
+    """Search: common and rare words in Russian and English, and with filters."""
+    return {
+        "search_common_ru": lambda: search_posts(engine, "новости"),
+        "search_rare_ru": lambda: search_posts(engine, RARE_RU),
+        "search_common_en": lambda: search_posts(engine, "soldiers"),
+        "search_rare_en": lambda: search_posts(engine, RARE_EN),
+        "search_flagged_ru": lambda: search_posts(engine, "новости", flagged=True),
+        "search_channel_ru": lambda: search_posts(engine, "новости", channel="bench_17"),
+        "search_deep_ru": lambda: search_posts(engine, "новости", before=10_000),
+    }
+
+
+def charts(engine: Any, now: datetime) -> dict[str, Timed]:
+    """The chart queries over 30 and 365 days."""
+    year, month = now - timedelta(days=365), now - timedelta(days=30)
+    return {
+        "per_category_30d": lambda: desk_queries.flags_per_day(engine, month),
+        "per_category_365d": lambda: desk_queries.flags_per_day(engine, year),
+        "per_channel_30d": lambda: desk_queries.flags_per_day(engine, month, by="channel"),
+        "per_channel_365d": lambda: desk_queries.flags_per_day(engine, year, by="channel"),
+        "health": lambda: desk_queries.channel_health(engine),
+        "top_rules_365d": lambda: desk_queries.top_rules(engine, year),
+    }
+
+
+async def median_ms(runs: int, action: Timed) -> float:
+    """The median wall time of ``runs`` calls after one warm-up, in milliseconds."""
+    await action()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        answer = await client.get(path)
-        times.append(time.perf_counter() - started)
-        answer.raise_for_status()
+        await action()
+        times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-async def measure_desk(config: Path, deep: Cursor, runs: int) -> dict[str, float]:
-    """Serve the desk and time its page variants and the API."""
-    server = DeskServer(load_config(config), "127.0.0.1:0")
-    stop = asyncio.Event()
-    task = asyncio.create_task(server.serve(stop))
-    await server.ready.wait()
-    filtered = {
-        "category": "/?category=hazing",
-        "channel": "/?channel=bench_17",
-        "dates": "/?since=2026-01-01&until=2026-06-30",
-        "feedback": "/?feedback=false_positive",
-        "unjudged": "/?feedback=none",
-        "all": "/?category=awol&channel=bench_3&since=2026-01-01&feedback=none",
-        "unflagged": "/?flagged=false",
-        "unflagged_channel": "/?flagged=false&channel=bench_17",
-    }
+async def measure(url: str, runs: int) -> dict[str, float]:
+    """Every figure, in milliseconds, on the store at ``url``."""
+    engine = create_engine(url)
+    now = datetime.now(UTC)
     try:
-        async with httpx.AsyncClient(base_url=server.address.rstrip("/"), timeout=60) as client:
-            figures = {
-                "page_s": await timed(client, "/", runs),
-                "deep_page_s": await timed(client, f"/?after={cursor_param(deep)}", runs),
-                "api_s": await timed(client, f"/api/posts?flagged=true&limit={PAGE}", runs),
-                "charts_30d_s": await timed(client, "/charts?days=30", runs),
-                "charts_365d_s": await timed(client, "/charts?days=365", runs),
-            }
-            slowest = 0.0
-            for name, path in filtered.items():
-                seconds = await timed(client, path, runs)
-                print(f"  {name} {path}: {seconds:.3f} s", file=sys.stderr)
-                slowest = max(slowest, seconds)
-            figures["filtered_page_s"] = slowest
+        timed = {**flagged_pages(engine, now), **searches(engine), **charts(engine, now)}
+        figures = {}
+        for name, action in timed.items():
+            figures[name] = await median_ms(runs, action)
+            print(f"  {name}: {figures[name]:.1f} ms", file=sys.stderr, flush=True)
+        return figures
     finally:
-        stop.set()
-        await task
-    return figures
-
-
-def measure(url: str, folder: Path, runs: int) -> dict[str, float]:
-    """Every figure of the last line, for the store at ``url``."""
-    config = folder / "bench.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
-    deep = asyncio.run(judge(url))
-    figures = asyncio.run(measure_desk(config, deep, runs))
-    cli = ["flagged", "--limit", str(PAGE), "--config", str(config)]
-    run_cli(cli)
-    figures["flagged_cli_s"] = statistics.median(run_cli(cli) for _ in range(runs))
-    return figures
+        await engine.dispose()
 
 
 def parse_args() -> Any:
@@ -156,32 +154,44 @@ def parse_args() -> Any:
     return parser.parse_args()
 
 
+def store_url(args: Any, folder: Path, name: str) -> str | None:
+    """Where the store goes (None: PostgreSQL unreachable)."""
+    if args.reuse:
+        return str(args.reuse)
+    if args.backend == "sqlite":
+        return f"sqlite:///{folder / 'store.db'}"
+    postgres = bench_storage.POSTGRES_URL
+    return create_database(postgres, name) if server_available(postgres) else None
+
+
 def main() -> int:
     args = parse_args()
     configure_logging("warning", "console")
     folder = Path(tempfile.mkdtemp(prefix="bench_desk_"))
-    store = Path(tempfile.mkdtemp(prefix="bench_desk_store_")) if args.keep else folder
     name = f"bench_desk_{uuid.uuid4().hex[:8]}"
-    url = args.reuse
-    if url is None and args.backend == "sqlite":
-        url = f"sqlite:///{store / 'store.db'}"
-    elif url is None:
-        if not server_available(POSTGRES_URL):
-            print(f"PostgreSQL not reachable at {POSTGRES_URL}", file=sys.stderr)
-            return 1
-        url = create_database(POSTGRES_URL, name)
+    url = store_url(args, folder, name)
+    if url is None:
+        print(f"PostgreSQL not reachable at {bench_storage.POSTGRES_URL}", file=sys.stderr)
+        return 1
     try:
-        if args.reuse is None:
-            asyncio.run(build(url, args.posts))
-        figures = measure(url, folder, args.runs)
+        if args.reuse:
+            migrate.upgrade(url)  # an older store gets its search index here
+        else:
+            build(url, args.posts)
+        figures = asyncio.run(measure(url, args.runs))
     finally:
         if args.keep or args.reuse:
-            print(f"store kept: --reuse {url}", file=sys.stderr)
-        elif args.backend == "postgresql":
-            drop_database(POSTGRES_URL, name)
-        shutil.rmtree(folder, ignore_errors=True)
-    line = " ".join(f"{key}={value:.4f}" for key, value in figures.items())
-    print(f"desk: backend={args.backend} posts={args.posts} {line}")
+            print(f"  store kept at {url}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            if args.backend == "postgresql":
+                drop_database(bench_storage.POSTGRES_URL, name)
+    slowest = max(figures.values())
+    fields = " ".join(f"{key}_ms={value:.1f}" for key, value in figures.items())
+    verdict = "ok" if slowest < FLOOR_MS else "SLOW"
+    print(
+        f"desk: backend={args.backend} posts={args.posts} {fields} max_ms={slowest:.1f} {verdict}"
+    )
     return 0
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from monitor.storage.engine import async_url, create_migration_engine
-from monitor.storage.tables import Base, UTCDateTime
+from monitor.storage.tables import Base, UTCDateTime, compared_in_schema
 
 config = context.config
 target_metadata = Base.metadata
@@ -40,6 +40,7 @@ def _configure(connection: Connection) -> None:
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        include_object=compared_in_schema,
     )
 
 

@@ -1,7 +1,7 @@
 """cluster: instances and channel leases, for several instances over one PostgreSQL
 
 Revision ID: 0008_cluster
-Revises: 0006_feedback
+Revises: 0007_search
 Create Date: 2026-12-04 23:50:00
 
 ``instances`` registers each ``monitor run`` (account, host, pid, version, heartbeat);
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_cluster"
-down_revision: str | None = "0006_feedback"
+down_revision: str | None = "0007_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ from monitor.cli import rules_train  # noqa: F401  isort: skip
 from monitor.cli import test_server  # noqa: F401  isort: skip
 from monitor.cli import browse_commands  # noqa: F401  isort: skip
 from monitor.cli import feedback_commands  # noqa: F401  isort: skip
+from monitor.cli import search_commands  # noqa: F401  isort: skip
 from monitor.cli import web_commands  # noqa: F401  isort: skip
 from monitor.cli import cluster_commands  # noqa: F401  isort: skip
 

@@ -73,6 +73,16 @@ def stem_ukrainian(word: str) -> tuple[str, ...]:
     return (longest,) if longest == shortest else (longest, shortest)
 
 
+def ukrainian_base(word: str) -> str:
+    """Return a folded Ukrainian word without its longest ending (a prefix of the word).
+
+    Unlike ``stem_ukrainian`` it folds no vowel, so every form of the word starts with it:
+    what a prefix search needs (військового, військовий -> військов).
+    """
+    endings = [e for e in _UK_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
+    return word[: -len(endings[0])] if endings else word
+
+
 def stem_english(word: str) -> str:
     """Return the English key of a folded word (Snowball English, also called Porter2)."""
     stem: str = _ENGLISH.stemWord(word)

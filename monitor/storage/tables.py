@@ -71,6 +71,16 @@ def new_delivery_id() -> str:
     return str(uuid.uuid4())
 
 
+# Search index objects made by raw DDL in migration 0007 (FTS5 on SQLite, a generated tsvector
+# column and its GIN index on PostgreSQL) that the metadata cannot describe: comparison skips them.
+SEARCH_INDEX_OBJECTS = ("posts_fts", "ix_posts_search", "search_vector")
+
+
+def compared_in_schema(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+    """Alembic's ``include_object``: leave the search index (see ``SEARCH_INDEX_OBJECTS``) out."""
+    return not (name or "").startswith(SEARCH_INDEX_OBJECTS)
+
+
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints stably."""
 

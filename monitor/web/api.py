@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from monitor.errors import FeedbackError
 from monitor.logs import get_logger
-from monitor.web.filters import FilterError, cursor_param, desk_filter
+from monitor.web.filters import FilterError, cursor_param, desk_filter, search_criteria
 from monitor.web.openapi import OPENAPI
 from monitor.web.pages import desk_of
-from monitor.web.views import feedback_json, post_json
+from monitor.web.views import feedback_json, hit_json, post_json
 
 WHO = "web"
 log = get_logger("monitor.web")
@@ -50,6 +50,21 @@ async def list_posts(request: Request) -> Response:
     feedback = await desk.feedback.feedback_for(p.id for p in page.posts)
     items = [post_json(p, feedback.get(p.id)) for p in page.posts]
     headers = {"X-Next-After": cursor_param(page.next)} if page.next else {}
+    return JSONResponse(items, headers=headers)
+
+
+async def search(request: Request) -> Response:
+    """``GET /api/search?q=WORDS``: the stored posts with all the words (in any form), newest
+    first: where, a snippet and the words' offsets in it (``highlights``), and feedback."""
+    try:
+        criteria = search_criteria(request.query_params)
+    except FilterError as problem:
+        return error(str(problem))
+    desk = desk_of(request)
+    hits = await desk.find(criteria) if criteria.query else []
+    feedback = await desk.feedback.feedback_for(hit.id for hit in hits)
+    items = [hit_json(hit, feedback.get(hit.id)) for hit in hits]
+    headers = {"X-Next-Before": str(hits[-1].id)} if len(hits) == criteria.limit else {}
     return JSONResponse(items, headers=headers)
 
 
@@ -141,6 +156,7 @@ async def openapi(request: Request) -> Response:
 routes = [
     Route("/api/posts", list_posts, methods=["GET"]),
     Route("/api/posts/{post_id:int}", get_post, methods=["GET"]),
+    Route("/api/search", search, methods=["GET"]),
     Route("/api/posts/{post_id:int}/feedback", post_feedback, methods=["POST"]),
     Route("/api/mutes", list_mutes, methods=["GET"]),
     Route("/api/mutes", create_mute, methods=["POST"]),

@@ -24,13 +24,14 @@ from starlette.templating import Jinja2Templates
 from monitor.config import Config
 from monitor.rules.schema import CATEGORIES
 from monitor.storage.desk import DeskReader
-from monitor.storage.desk_charts import DeskCharts
 from monitor.storage.feedback import FeedbackStore
 from monitor.storage.repository import Repository
 from monitor.storage.rows import StoredPost
+from monitor.storage.search import SearchHit, search_posts
 from monitor.web import api, links, pages
+from monitor.web.filters import SearchCriteria
 from monitor.web.security import Guard
-from monitor.web.views import PostView, post_view
+from monitor.web.views import PostView, found_view, post_view
 
 HERE = Path(__file__).parent
 
@@ -42,7 +43,6 @@ class Desk:
     reader: DeskReader
     feedback: FeedbackStore
     repository: Repository
-    charts: DeskCharts
     templates: Jinja2Templates
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     link_secret: str | None = None
@@ -54,6 +54,25 @@ class Desk:
             self.reader.story_peers(ids), self.feedback.feedback_for(ids)
         )
         return [post_view(p, peers.get(p.id, []), feedback.get(p.id)) for p in posts]
+
+    async def find(self, criteria: SearchCriteria) -> list[SearchHit]:
+        """Return what a full-text search finds, newest first (``monitor.storage.search``)."""
+        return await search_posts(
+            self.reader.engine,
+            criteria.query,
+            flagged=criteria.flagged,
+            channel=criteria.channel,
+            since=criteria.since,
+            until=criteria.until,
+            limit=criteria.limit,
+            before=criteria.before,
+        )
+
+    async def found(self, hits: list[SearchHit]) -> list[PostView]:
+        """Return the hits as desk rows, in their order, showing the snippet and its hits."""
+        stored = await self.reader.posts_by_id(hit.id for hit in hits)
+        views = {view.id: view for view in await self.views(stored)}
+        return [found_view(views[hit.id], hit) for hit in hits if hit.id in views]
 
 
 def _templates() -> Jinja2Templates:
@@ -103,7 +122,6 @@ def build_app(
         DeskReader(engine),
         FeedbackStore(engine),
         Repository(engine),
-        DeskCharts(engine),
         _templates(),
         tags or {},
         link_secret,

@@ -7,6 +7,7 @@ the same. A bad value is a ``FilterError`` naming the parameter and the fix.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -102,3 +103,47 @@ def next_page_query(params: Mapping[str, str], cursor: Cursor) -> str:
     """The query string of the next page: the same filters, ``after`` the cursor."""
     kept = {key: params[key] for key in (*FILTER_KEYS, "limit") if params.get(key)}
     return urlencode({**kept, "after": cursor_param(cursor)})
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """What ``/search`` was asked: the words and the conditions ``search_posts`` takes."""
+
+    query: str
+    flagged: bool | None
+    channel: str | None
+    since: datetime | None
+    until: datetime | None
+    before: int | None
+    limit: int
+
+
+def search_criteria(params: Mapping[str, str], default_limit: int = 50) -> SearchCriteria:
+    """Return the search the query parameters name (``q``, ``flagged``, ``channel``, dates).
+
+    Raises:
+        FilterError: a parameter is malformed.
+    """
+    flagged = _choice("flagged", params.get("flagged", ""), ("true", "false"))
+    before = params.get("before", "")
+    if before and not before.isdigit():
+        raise FilterError(f"before={before!r}: use the link of the page's 'more' button")
+    return SearchCriteria(
+        query=params.get("q", "").strip(),
+        flagged=None if flagged is None else flagged == "true",
+        channel=params.get("channel", "").strip() or None,
+        since=_moment("since", params.get("since", "")),
+        until=_moment("until", params.get("until", ""), end=True),
+        before=int(before) if before else None,
+        limit=_limit(params.get("limit", ""), default_limit),
+    )
+
+
+def more_query(params: Mapping[str, str], before: int) -> str:
+    """The query string of the next search page: the same search, ``before`` the last id."""
+    kept = {
+        k: params[k]
+        for k in ("q", "flagged", "channel", "since", "until", "limit")
+        if params.get(k)
+    }
+    return urlencode({**kept, "before": before})

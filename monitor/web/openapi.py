@@ -132,6 +132,21 @@ OPENAPI: dict[str, Any] = {
                 "responses": {"200": _json("Post", array=True), "400": _ERROR},
             }
         },
+        "/api/search": {
+            "get": {
+                "summary": "Full-text search over every stored post (word forms), newest first",
+                "parameters": [
+                    _query("q", "the words (all must match, in any form)"),
+                    _query("flagged", "only flagged (true) or unflagged (false) posts"),
+                    _query("channel", "only this channel (@name)"),
+                    _query("since", "from this date"),
+                    _query("until", "up to this date, inclusive"),
+                    _query("limit", "page size (1-500, default 50)", type="integer"),
+                    _query("before", "the previous page's X-Next-Before", type="integer"),
+                ],
+                "responses": {"200": _json("Hit", array=True), "400": _ERROR},
+            }
+        },
         "/api/posts/{post_id}": {
             "get": {
                 "summary": "One stored post",
@@ -176,6 +191,21 @@ OPENAPI: dict[str, Any] = {
                 "properties": {
                     "label": _FEEDBACK["properties"]["label"],  # type: ignore[index]
                     "category": _FEEDBACK["properties"]["category"],  # type: ignore[index]
+                },
+            },
+            "Hit": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "channel": {"type": "string"},
+                    "message_id": {"type": "integer"},
+                    "date": {"type": "string", "format": "date-time"},
+                    "flagged": {"type": "boolean"},
+                    "category": {"type": ["string", "null"]},
+                    "snippet": {"type": "string"},
+                    "highlights": _POST["properties"]["spans"],  # type: ignore[index]
+                    "link": {"type": "string"},
+                    "feedback": _POST["properties"]["feedback"],  # type: ignore[index]
                 },
             },
             "Mute": _MUTE,

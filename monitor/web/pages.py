@@ -1,4 +1,4 @@
-"""The desk's HTML pages: flagged stories, charts, channels, mutes, login. Each reads and renders.
+"""The desk's HTML pages: flagged stories, search, charts, channels, mutes, login.
 
 The clicks (feedback, mute, undo) are made by ``static/desk.js`` against the JSON API, so
 these routes only read; the login route sets the access-token cookie.
@@ -14,8 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.web.charts import columns, days_between
-from monitor.web.filters import FilterError, desk_filter, next_page_query
+from monitor.storage.desk_queries import flags_per_day, top_rules
+from monitor.web.charts import busiest, columns, days_between
+from monitor.web.filters import (
+    FilterError,
+    desk_filter,
+    more_query,
+    next_page_query,
+    search_criteria,
+)
 from monitor.web.security import COOKIE
 from monitor.web.views import channel_health
 
@@ -59,6 +66,20 @@ async def flagged(request: Request) -> Response:
     )
 
 
+async def search(request: Request) -> Response:
+    """Full-text search over every stored post, flagged or not, newest first."""
+    params = request.query_params
+    try:
+        criteria = search_criteria(params)
+    except FilterError as error:
+        return render(request, "search.html", 400, error=str(error), posts=[], params=params)
+    desk = desk_of(request)
+    posts = await desk.found(await desk.find(criteria)) if criteria.query else []
+    full = len(posts) == criteria.limit
+    more = more_query(params, posts[-1].id) if full else None
+    return render(request, "search.html", posts=posts, params=params, more=more)
+
+
 async def mutes(request: Request) -> Response:
     """The mutes: those in force, and with ``?all=1`` the expired and undone ones too."""
     show_all = request.query_params.get("all") == "1"
@@ -75,20 +96,26 @@ async def channels(request: Request) -> Response:
     return render(request, "channels.html", rows=[channel_health(row, now) for row in rows])
 
 
+# A year of per-channel days takes 420 ms at a million posts (SQLite); 90 days, 130 ms.
+MAX_DAYS = 90
+
+
 async def charts(request: Request) -> Response:
-    """Flags per day by category and by channel (``?days=N``, default 30), and the rules."""
+    """Flags per day by category and by channel (``?days=N``, default 30), and the rules
+    that fired most in that time with their feedback precision."""
     days_param = request.query_params.get("days", "30")
-    days = int(days_param) if days_param.isdigit() and 1 <= int(days_param) <= 366 else 30
+    days = int(days_param) if days_param.isdigit() and 1 <= int(days_param) <= MAX_DAYS else 30
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     since = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    figures = desk_of(request).charts
+    engine = desk_of(request).reader.engine
     span = days_between(first, today)
+    per_channel = await flags_per_day(engine, since, by="channel")
     data = {
-        "category": columns(await figures.by_category(since), span),
-        "channel": columns(await figures.by_channel(since), span),
+        "category": columns(await flags_per_day(engine, since), span),
+        "channel": columns(busiest(per_channel), span),
     }
-    rules = await figures.rule_figures()
+    rules = await top_rules(engine, since)
     return render(request, "charts.html", data=data, rules=rules, days=days)
 
 
@@ -119,6 +146,7 @@ async def no_icon(request: Request) -> Response:
 
 routes = [
     Route("/", flagged),
+    Route("/search", search),
     Route("/mutes", mutes),
     Route("/channels", channels),
     Route("/charts", charts),

@@ -8,7 +8,7 @@ text stays text. A huge post is shown up to ``SHOWN_CHARS`` with the rest counte
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from monitor.storage.desk import StoryPeer
     from monitor.storage.feedback import Feedback
     from monitor.storage.rows import StoredPost
+    from monitor.storage.search import SearchHit
 
 SHOWN_CHARS = 4000
 
@@ -163,6 +164,12 @@ def channel_health(row: Any, now: datetime) -> ChannelHealth:
     )
 
 
+def found_view(view: PostView, hit: SearchHit) -> PostView:
+    """``view`` showing the search's snippet with the query's words marked."""
+    cut = view.hidden_chars + sum(len(part.text) for part in view.segments) - len(hit.snippet)
+    return replace(view, segments=segments(hit.snippet, hit.highlights), hidden_chars=cut)
+
+
 def feedback_json(feedback: Feedback | None) -> dict[str, Any] | None:
     """A post's current feedback as JSON, or None."""
     if feedback is None:
@@ -193,5 +200,22 @@ def post_json(stored: StoredPost, feedback: Feedback | None) -> dict[str, Any]:
         "rules": [m.rule_id for m in stored.matches],
         "spans": [list(span) for span in _spans(stored)],
         "link": post.link,
+        "feedback": feedback_json(feedback),
+    }
+
+
+def hit_json(hit: SearchHit, feedback: Feedback | None) -> dict[str, Any]:
+    """One search hit as the JSON API gives it."""
+    return {
+        "id": hit.id,
+        "channel": hit.channel,
+        "message_id": hit.message_id,
+        "date": hit.date.isoformat(),
+        "deleted_at": hit.deleted_at.isoformat() if hit.deleted_at else None,
+        "flagged": hit.flagged,
+        "category": hit.category,
+        "snippet": hit.snippet,
+        "highlights": [list(span) for span in hit.highlights],
+        "link": hit.link,
         "feedback": feedback_json(feedback),
     }

@@ -194,3 +194,25 @@ async def test_channels_page_shows_each_channels_health(world: MonitorWorld) -> 
     row = page.text.split("<bdi>@desk_a</bdi>", 1)[1].split("</tr>", 1)[0]
     assert "<td>active</td>" in row
     assert '<a href="/?channel=%40desk_a">3</a>' in row
+
+
+async def test_search_api_finds_flagged_and_unflagged_posts(world: MonitorWorld) -> None:
+    """GET /api/search finds every stored post with the words, in any form, flagged or not;
+    the hits' offsets mark the words in the snippet; a malformed parameter is a 400."""
+    await _stored(world)
+    async with serve_desk(world.config()) as url, httpx.AsyncClient(base_url=url) as client:
+        weather = (await client.get("/api/search", params={"q": "выходных"})).json()
+        deserters = (await client.get("/api/search", params={"q": "дезертир"})).json()
+        unflagged = await client.get("/api/search", params={"q": "дезертир", "flagged": "false"})
+        bad = await client.get("/api/search", params={"q": "x", "before": "soon"})
+    assert sorted(hit["snippet"] for hit in weather) == [
+        "Погода на выходные: без осадков",
+        "Погода на выходные: дожди",
+    ]
+    assert {hit["flagged"] for hit in weather} == {False}
+    assert len(deserters) == 2  # "deserter" (English) is another word
+    first = deserters[0]
+    start, end = first["highlights"][0]
+    assert first["snippet"][start:end].lower().startswith("дезертир")
+    assert unflagged.json() == []
+    assert bad.status_code == 400

@@ -205,7 +205,7 @@ async def test_charts_draw_the_flags_and_the_rules_precision(world: MonitorWorld
         legend = await page.locator("[data-chart=channel] .u-legend").inner_text()
         rule = await page.locator("table.rules tr", has_text="test-desertion").inner_text()
     assert "@desk_news" in legend
-    assert rule.split() == ["test-desertion", "2", "1", "1", "50%"]
+    assert rule.split() == ["test-desertion", "desertion", "2", "1", "1", "50%"]
     assert failures == []  # no script blocked by the content policy, no error
 
 
@@ -252,3 +252,25 @@ async def test_a_signed_feedback_link_records_its_judgement(world: MonitorWorld)
         assert "not valid" in await page.locator(".error").inner_text()
     rows = await world.query("select label, who from feedback")
     assert [tuple(row) for row in rows] == [("false_positive", "link")]
+
+
+async def test_search_finds_a_missed_story_by_another_word_form(world: MonitorWorld) -> None:
+    """Search finds an unflagged post by another form of its word, marks the hit, and its
+    "Missed story" button records it."""
+    missed = "Военнослужащий не вернулся в часть из отпуска"
+    news = await _daemon_with(world, STORY)
+    await world.server.post(news, missed)
+    await wait_until(lambda: world.scalar("select count(*) from posts where not flagged"))
+    async with serve_desk(world.config()) as url, browser_page() as page:
+        await page.goto(url + "/")
+        await page.get_by_role("link", name="Search").click()
+        await page.get_by_role("searchbox").fill("отпуск")
+        await page.get_by_role("button", name="Search").click()
+        post = page.locator("article.post", has_text="не вернулся")
+        assert await post.locator("mark").all_inner_texts() == ["отпуска"]
+        assert await page.locator("article.post").count() == 1
+        await post.get_by_label("category of the missed story").select_option("awol")
+        await post.get_by_role("button", name="Missed story").click()
+        await page.get_by_role("status").filter(has_text="Recorded: missed").wait_for()
+    rows = await world.query("select label, category from feedback")
+    assert [tuple(row) for row in rows] == [("missed", "awol")]

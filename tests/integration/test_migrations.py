@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from monitor.errors import StorageError
 from monitor.storage import migrate
 from monitor.storage.engine import create_engine
-from monitor.storage.tables import Base
+from monitor.storage.tables import Base, compared_in_schema
 from tests.helpers.cli import invoke
 
 TABLES = {"channels", "posts", "matches", "alerts", "flood_waits", "feedback", "mutes"}
@@ -75,7 +75,9 @@ def test_models_and_migrations_agree(database_url: str) -> None:
     migrate.upgrade(database_url)
 
     def diff(sync: Any) -> list[Any]:
-        context = MigrationContext.configure(sync, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            sync, opts={"compare_type": True, "include_object": compared_in_schema}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     assert _run_on(database_url, diff) == []

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.storage.desk_charts import DailyFlags
-from monitor.web.charts import columns, days_between
+from monitor.storage.desk_queries import DayCount
+from monitor.web.charts import busiest, columns, days_between
 from monitor.web.filters import FilterError, cursor_param, desk_filter
 from monitor.web.security import check_exposure, is_loopback, parse_listen
 from monitor.web.views import Segment, segments
@@ -127,19 +127,20 @@ def test_exposure_needs_a_token_beyond_loopback() -> None:
 
 
 def test_chart_columns_fill_quiet_days_and_put_others_last() -> None:
-    """Each series has a value for every day (0 when quiet); `others` comes last."""
-    first = date(2026, 12, 1)
-    days = days_between(first, date(2026, 12, 3))
+    """Each series has a value for every day (0 when quiet); past the busiest channels the
+    rest share `others`, which comes last."""
+    first, third = date(2026, 12, 1), date(2026, 12, 3)
+    days = days_between(first, third)
     rows = [
-        DailyFlags(first, "others", 4),
-        DailyFlags(first, "@b", 1),
-        DailyFlags(date(2026, 12, 3), "@a", 2),
-        DailyFlags(date(2026, 12, 3), "@a", 1),
+        DayCount(first, "a", 5),
+        DayCount(first, "b", 1),
+        DayCount(third, "c", 2),
+        DayCount(third, "a", 1),
     ]
-    chart = columns(rows, days)
+    chart = columns(busiest(rows, top=2), days)
     assert chart["x"] == [1796083200, 1796169600, 1796256000]  # 2026-12-01..03 00:00 UTC
     assert chart["series"] == [
-        {"label": "@a", "values": [0, 0, 3]},
-        {"label": "@b", "values": [1, 0, 0]},
-        {"label": "others", "values": [4, 0, 0]},
+        {"label": "@a", "values": [5, 0, 1]},
+        {"label": "@c", "values": [0, 0, 2]},
+        {"label": "others", "values": [1, 0, 0]},
     ]

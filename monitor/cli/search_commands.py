@@ -81,7 +81,14 @@ def _json(hit: SearchHit) -> dict[str, Any]:
 @click.option("--since", help="Only posts since 30m, 24h, 7d or a date.")
 @click.option("--before", type=int, help="Only posts with a smaller id (the next page).")
 @click.option("--limit", default=50, show_default=True, help="At most this many posts.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for reading, json for scripts (one list of hits).",
+)
 @handle_errors
 @click.pass_context
 def search(

@@ -11,12 +11,13 @@ import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from monitor.models import Classified
-from monitor.storage import migrate
+from monitor.storage import migrate, search
 from monitor.storage.outbox import Outbox
 from monitor.storage.repository import Repository
 from monitor.storage.search import search_posts
@@ -198,3 +199,75 @@ async def test_search_command_prints_hits(database_url: str, tmp_path: Path) -> 
     assert result.code == 0, result.stderr
     assert "search_ch" in result.stdout
     assert "desertion" in result.stdout
+
+
+async def _all_pages(engine: Any, query: str, size: int, **filters: Any) -> list[int]:
+    """Every hit's id, fetched ``size`` at a time through keyset paging (``before``)."""
+    ids: list[int] = []
+    before = None
+    for _ in range(300):  # a page that never shrinks (paging broken) ends the test
+        page = await search_posts(engine, query, limit=size, before=before, **filters)
+        ids += [hit.id for hit in page]
+        if len(page) < size:
+            return ids
+        before = page[-1].id
+    raise AssertionError(f"paging never ended: {len(ids)} ids")
+
+
+def _mixed_post(channel: int, message_id: int, body: str, minutes_old: float) -> Classified:
+    name = "narrow_ch" if channel == NARROW else "wide_ch"
+    when = NOW - dt.timedelta(minutes=minutes_old)
+    post = make_post(body, channel_id=channel, message_id=message_id, username=name, date=when)
+    return Classified(post, (), (), "ru", "test")
+
+
+NARROW, WIDE = 5002, 5003
+
+
+async def _store_narrow_and_wide(seeder: Seeder) -> None:
+    """A common word everywhere; one channel and the last hour hold only a few of its posts,
+    scattered among the others (stored in rounds, so their ids interleave)."""
+    narrow, wide = await seeder.channel(NARROW, "narrow_ch"), await seeder.channel(WIDE, "wide_ch")
+    for rounds in range(6):
+        ages = [0 if n == rounds else 100 + n * 37 for n in range(40)]  # one in the last hour
+        crowd = [
+            _mixed_post(WIDE, rounds * 40 + n, f"Мобилизация {n}", age)
+            for n, age in enumerate(ages)
+        ]
+        await seeder.repository.store_batch(wide, crowd, cursor=None, alert_cutoff=None)
+        few = [
+            _mixed_post(NARROW, rounds * 3 + 1, "Мобилизации не будет", rounds * 25),
+            _mixed_post(NARROW, rounds * 3 + 2, "Погода", rounds * 25),
+        ]
+        await seeder.repository.store_batch(narrow, few, cursor=None, alert_cutoff=None)
+
+
+@pytest.mark.parametrize(
+    ("window", "narrow"),
+    [(3, 2), (50, 50), (5000, 50_000)],
+    ids=["tiny-window-broad", "window-narrow", "wide-window-narrow"],
+)
+async def test_narrow_filters_find_what_the_unfiltered_search_finds(
+    database_url: str, window: int, narrow: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A channel or the last hour holding few posts of a common word: the filtered search
+    (PostgreSQL looks through the filter's newest ``window`` posts first; SQLite checks FTS5
+    matches against the ids of a filter at most ``narrow`` posts pass, else each match's row)
+    pages through exactly the unfiltered hits that pass the filter, newest first."""
+    monkeypatch.setattr(search, "RECENT_WINDOW", window)
+    monkeypatch.setattr(search, "NARROW", narrow)
+    async with seeded(database_url) as seeder:
+        await _store_narrow_and_wide(seeder)
+        engine = seeder.repository.engine
+        everything = await search_posts(engine, "мобилизация", limit=1000)
+        hour = NOW - dt.timedelta(hours=1)
+        in_channel = [hit.id for hit in everything if hit.channel == "narrow_ch"]
+        in_hour = [hit.id for hit in everything if hit.date >= hour]
+        assert (len(everything), len(in_channel), len(in_hour)) == (246, 6, 9)
+        for size in (2, 4, 50):
+            assert await _all_pages(engine, "мобилизация", size, channel="narrow_ch") == in_channel
+            assert await _all_pages(engine, "мобилизация", size, since=hour) == in_hour
+            until = await _all_pages(engine, "мобилизация", size, until=hour)
+            assert until == [hit.id for hit in everything if hit.date < hour]
+        flagged = await search_posts(engine, "мобилизация", channel="narrow_ch", flagged=True)
+        assert flagged == []

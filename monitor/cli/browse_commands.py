@@ -17,7 +17,7 @@ from rich.console import Console
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
-from monitor.cli.params import parse_since
+from monitor.cli.params import parse_since, table_or_json
 from monitor.cli.present import alert_panel, flat_row, posts_table
 from monitor.config import Config
 
@@ -271,14 +271,7 @@ def export(
 @cli.command()
 @config_option
 @click.option("--since", default="7d", show_default=True, help="Period: 24h, 7d, or a date.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people, json for tools.",
-)
+@table_or_json
 @handle_errors
 @click.pass_context
 def stats(ctx: click.Context, since: str, fmt: str) -> None:

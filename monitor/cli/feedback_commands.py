@@ -18,6 +18,7 @@ import click
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
+from monitor.cli.params import table_or_json
 from monitor.config import Config
 from monitor.errors import FeedbackError
 
@@ -136,14 +137,7 @@ def _describe(made: Mute, now: datetime | None = None) -> str:
 @cli.command("mutes")
 @config_option
 @click.option("--all", "everything", is_flag=True, help="Expired and undone mutes too.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for people, json for tools.",
-)
+@table_or_json
 @handle_errors
 @click.pass_context
 def mutes(ctx: click.Context, everything: bool, fmt: str) -> None:

@@ -1,4 +1,5 @@
-"""Option values the commands share: ``--since`` as a duration (``7d``) or a date."""
+"""Options the commands share: ``--since`` as a duration (``7d``) or a date, and
+``--format table|json`` for the listing commands."""
 
 from __future__ import annotations
 
@@ -36,3 +37,15 @@ def since_value(ctx: click.Context, param: click.Parameter, value: str | None) -
         return parse_since(value)
     except click.BadParameter as error:
         raise click.BadParameter(error.message, ctx=ctx, param=param) from None
+
+
+#: ``--format table|json`` of the listing commands (``stats``, ``mutes``, ``search``): the
+#: value arrives as ``fmt``.
+table_or_json = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, json for tools.",
+)

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from monitor.cli.base import cli, config_option, handle_errors
 from monitor.cli.context import load_cli_config
-from monitor.cli.params import parse_since
+from monitor.cli.params import parse_since, table_or_json
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by the commands that read, not by --help
     from monitor.storage.search import SearchHit
@@ -81,14 +81,7 @@ def _json(hit: SearchHit) -> dict[str, Any]:
 @click.option("--since", help="Only posts since 30m, 24h, 7d or a date.")
 @click.option("--before", type=int, help="Only posts with a smaller id (the next page).")
 @click.option("--limit", default=50, show_default=True, help="At most this many posts.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="table for reading, json for scripts (one list of hits).",
-)
+@table_or_json
 @handle_errors
 @click.pass_context
 def search(

@@ -8,8 +8,6 @@ the only place that imports telethon (besides ``monitor.testing``).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 from pathlib import Path
@@ -21,6 +19,7 @@ from telethon.sessions import StringSession
 
 from monitor.config import TelegramSettings
 from monitor.errors import ConfigError, SessionError, TelegramError
+from monitor.process_lock import ProcessLock
 
 LOGIN_HINT = "run `monitor login` first"
 
@@ -135,50 +134,24 @@ def build_client(
     return client
 
 
-class SessionLock:
+class SessionLock(ProcessLock):
     """An exclusive lock on a session, held for the life of the process that uses it."""
 
     def __init__(self, settings: TelegramSettings, state_dir: Path) -> None:
         if settings.session_string is not None:
             digest = hashlib.sha256(settings.session_string.get_secret_value().encode())
-            self.path = state_dir / f".session-{digest.hexdigest()[:16]}.lock"
+            path = state_dir / f".session-{digest.hexdigest()[:16]}.lock"
             self.label = "the configured session string"
         else:
-            self.path = Path(f"{session_path(settings)}.lock")
+            path = Path(f"{session_path(settings)}.lock")
             self.label = str(session_path(settings))
-        self._fd: int | None = None
+        super().__init__(path, self._busy)
 
-    def acquire(self) -> None:
-        """Take the lock or raise a ``SessionError`` naming the process that holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise SessionError(
-                f"{self.label} is in use by another monitor process (pid {holder}); stop it "
-                "first: two clients on one session get its key revoked by Telegram"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        """Release the lock (also released by the OS when the process dies)."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-                os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> SessionLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.release()
+    def _busy(self, holder: str) -> str:
+        return (
+            f"{self.label} is in use by another monitor process (pid {holder}); stop it "
+            "first: two clients on one session get its key revoked by Telegram"
+        )
 
 
 async def ensure_authorized(client: Any, settings: TelegramSettings) -> None:

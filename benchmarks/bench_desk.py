@@ -19,7 +19,6 @@ health, rules that fire most). Floor: each under 300 ms at 1,000,000 posts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.util
 import random
@@ -148,13 +147,7 @@ async def measure(url: str, runs: int) -> dict[str, float]:
 
 
 def parse_args() -> Any:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="Keep the store; print its URL.")
-    parser.add_argument("--reuse", metavar="URL", help="Time an existing store; build nothing.")
-    return parser.parse_args()
+    return bench_storage.store_arguments(__doc__.split("\n")[0], runs=5).parse_args()
 
 
 def store_url(args: Any, folder: Path, name: str) -> str | None:

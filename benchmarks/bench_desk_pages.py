@@ -29,7 +29,6 @@ and, as the baseline measured in the same run, ``monitor flagged`` (the CLI's li
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shutil
 import statistics
@@ -45,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from sqlalchemy import func, insert, select
 
-from benchmarks.bench_storage import POSTGRES_URL, build, run_cli
+from benchmarks.bench_storage import POSTGRES_URL, build, run_cli, store_arguments
 from monitor.config import load_config
 from monitor.logs import configure_logging
 from monitor.storage.desk import Cursor
@@ -148,13 +147,7 @@ def measure(url: str, folder: Path, runs: int) -> dict[str, float]:
 
 
 def parse_args() -> Any:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", action="store_true", help="Keep the store; print its URL.")
-    parser.add_argument("--reuse", metavar="URL", help="Time an existing store; build nothing.")
-    return parser.parse_args()
+    return store_arguments(__doc__.split("\n")[0], runs=5).parse_args()
 
 
 def main() -> int:

@@ -326,14 +326,20 @@ def measure(url: str, folder: Path, args: Any) -> dict[str, float]:
     return figures
 
 
-def parse_args() -> Any:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def store_arguments(description: str, runs: int) -> argparse.ArgumentParser:
+    """The options of every benchmark over a built store (this one's and the desk's)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rescan-posts", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--keep", action="store_true", help="Keep the store; print its URL.")
     parser.add_argument("--reuse", metavar="URL", help="Time an existing store; build nothing.")
+    return parser
+
+
+def parse_args() -> Any:
+    parser = store_arguments(__doc__.split("\n")[0], runs=3)
+    parser.add_argument("--rescan-posts", type=int, default=20_000)
     return parser.parse_args()
 
 

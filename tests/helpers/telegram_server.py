@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from monitor.config import ServerSettings, TelegramSettings
 from monitor.testing.client import connect_test_client, sign_in_test_user
 from monitor.testing.server import TelegramTestServer
 
@@ -39,6 +42,19 @@ async def tg_server() -> AsyncIterator[TelegramTestServer]:
     server.add_user(phone=PHONE, first_name="Monitor", username="monitor_user")
     yield server
     await server.stop()
+
+
+@pytest.fixture
+def telegram(tg_server: TelegramTestServer, tmp_path: Path) -> TelegramSettings:
+    """The [telegram] settings that point Telethon at the test server."""
+    settings = tg_server.settings
+    key = settings.write_public_key(tmp_path / "server.pem")
+    server = ServerSettings(
+        host=settings.host, port=settings.port, dc_id=settings.dc_id, rsa_public_key=key
+    )
+    return TelegramSettings(
+        api_id=1, api_hash=SecretStr("test"), session=tmp_path / "monitor.session", server=server
+    )
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ test server is recorded in the database (SQLite and PostgreSQL) and shown on the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from monitor.alerts.buttons import button_data
 from monitor.alerts.format import RenderOptions, render_alert
 from monitor.alerts.presses import PressRecorder
 from monitor.alerts.telegram_bot import TelegramBotSink
-from monitor.config import ServerSettings, TelegramSettings, TelegramSinkSettings
+from monitor.config import TelegramSettings, TelegramSinkSettings
 from monitor.storage.feedback import FeedbackStore
 from monitor.testing.server import TelegramTestServer
 from tests.helpers import telegram_server
@@ -22,20 +21,8 @@ from tests.helpers.outbox import Seeder, seeded
 from tests.helpers.telegram_server import BOT_TOKEN, wait_until
 
 pytestmark = pytest.mark.telegram
-tg_server = telegram_server.tg_server  # the shared fixture, used by this module
-
-
-@pytest.fixture
-def telegram(tg_server: TelegramTestServer, tmp_path: Path) -> TelegramSettings:
-    """The [telegram] settings that point Telethon at the test server."""
-    settings = tg_server.settings
-    key = settings.write_public_key(tmp_path / "server.pem")
-    server = ServerSettings(
-        host=settings.host, port=settings.port, dc_id=settings.dc_id, rsa_public_key=key
-    )
-    return TelegramSettings(
-        api_id=1, api_hash=SecretStr("test"), session=tmp_path / "monitor.session", server=server
-    )
+tg_server = telegram_server.tg_server  # the shared fixtures, used by this module
+telegram = telegram_server.telegram
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from monitor.alerts.dispatch import Dispatcher
 from monitor.alerts.format import RenderOptions, render_alert
 from monitor.alerts.telegram_bot import TelegramBotSink
-from monitor.config import DeliverySettings, ServerSettings, TelegramSettings, TelegramSinkSettings
+from monitor.config import DeliverySettings, TelegramSettings, TelegramSinkSettings
 from monitor.errors import AlertError
 from monitor.testing.server import TelegramTestServer
 from tests.helpers import telegram_server
@@ -23,20 +23,8 @@ from tests.helpers.telegram_html import utf16_length
 from tests.helpers.telegram_server import BOT_TOKEN
 
 pytestmark = pytest.mark.telegram
-tg_server = telegram_server.tg_server  # the shared fixture, used by this module
-
-
-@pytest.fixture
-def telegram(tg_server: TelegramTestServer, tmp_path: Path) -> TelegramSettings:
-    """The [telegram] settings that point Telethon at the test server."""
-    settings = tg_server.settings
-    key = settings.write_public_key(tmp_path / "server.pem")
-    server = ServerSettings(
-        host=settings.host, port=settings.port, dc_id=settings.dc_id, rsa_public_key=key
-    )
-    return TelegramSettings(
-        api_id=1, api_hash=SecretStr("test"), session=tmp_path / "monitor.session", server=server
-    )
+tg_server = telegram_server.tg_server  # the shared fixtures, used by this module
+telegram = telegram_server.telegram
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from string import Template
@@ -189,10 +189,10 @@ class Excerpt:
     spans: tuple[Span, ...]
 
 
-def _merge_spans(spans: Sequence[Span], length: int) -> list[Span]:
-    """Clip ``spans`` to ``[0, length)``, drop empty ones, merge overlapping ones."""
+def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[Span]:
+    """Clip ``spans`` to ``[0, length)``, drop empty ones, merge overlapping ones (sorted)."""
     merged: list[Span] = []
-    for start, end in sorted((max(0, s), min(length, e)) for s, e in spans):
+    for start, end in sorted((max(0, span[0]), min(length, span[1])) for span in spans):
         if start >= end:
             continue
         if merged and start <= merged[-1][1]:
@@ -221,7 +221,7 @@ def excerpt(text: str, spans: Sequence[Span], radius: int = 200) -> Excerpt:
     Cuts fall on spaces where possible and are marked with ``…``. The spans that fall
     inside the window are kept, clipped and shifted to index the excerpt.
     """
-    merged = _merge_spans(spans, len(text))
+    merged = merge_spans(spans, len(text))
     start, end = _window(text, merged[0] if merged else (0, 0), radius)
     body = text[start:end]
     lead = len(body) - len(body.lstrip())
@@ -229,7 +229,7 @@ def excerpt(text: str, spans: Sequence[Span], radius: int = 200) -> Excerpt:
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     shift = start + lead - len(prefix)
-    inside = _merge_spans([(s - shift, e - shift) for s, e in merged], len(prefix) + len(body))
+    inside = merge_spans([(s - shift, e - shift) for s, e in merged], len(prefix) + len(body))
     kept = tuple((s, e) for s, e in inside if s >= len(prefix))
     return Excerpt(prefix + body + suffix, kept)
 
@@ -240,7 +240,7 @@ def _marked(text: str, spans: Sequence[Span], *, html: bool) -> str:
         return text
     pieces: list[str] = []
     cursor = 0
-    for start, end in _merge_spans(spans, len(text)):
+    for start, end in merge_spans(spans, len(text)):
         pieces.append(escape(text[cursor:start]))
         pieces.append(f"<b>{escape(text[start:end])}</b>")
         cursor = end

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.alerts.format import merge_spans
 from monitor.invite_links import mask_invite_links
 
 if TYPE_CHECKING:
@@ -54,24 +55,11 @@ class PostView:
     feedback: Feedback | None
 
 
-def merged_spans(spans: Iterable[Sequence[int]], length: int) -> list[tuple[int, int]]:
-    """Return the spans clamped to ``length``, sorted, overlaps joined, empty ones dropped."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted((max(0, s[0]), min(length, s[1])) for s in spans):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
 def segments(text: str, spans: Iterable[Sequence[int]]) -> list[Segment]:
     """Cut ``text`` into unmarked and marked runs along ``spans``."""
     parts: list[Segment] = []
     at = 0
-    for start, end in merged_spans(spans, len(text)):
+    for start, end in merge_spans(spans, len(text)):
         if start > at:
             parts.append(Segment(text[at:start], False))
         parts.append(Segment(text[start:end], True))

@@ -89,3 +89,23 @@ def test_fast_and_full_pass_agree(text: str) -> None:
     assert [repair_homoglyphs(word) for word in normalized.words] == [
         repair_homoglyphs(word) for word in normalized.layout.words
     ]
+
+
+URLISH = st.text(alphabet="ab@./:-#whtps сокм .ru", max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(), URLISH))
+def test_one_scan_finds_the_offsets_and_skips_a_match_by_match_scan_finds(text: str) -> None:
+    """Words, their offsets and the regex text agree with a scan that walks every match."""
+    from monitor.rules.normalize import _WORDS_RE, _fold, _regex_text
+
+    folded = _fold(text)[0]
+    if "#" in folded:  # hashtags have their own pass
+        return
+    matches = [m for m in _WORDS_RE.finditer(folded) if m.start(1) >= 0]
+    normalized = normalize(text)
+    assert normalized.words == [m.group(1) for m in matches]
+    assert normalized.positions == [m.start(1) for m in matches]
+    assert normalized.layout.ends == [m.end(1) for m in matches]
+    assert normalized.text == _regex_text(folded)

@@ -5,9 +5,10 @@ Only reads and parses; what the data means is the caller's business.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -27,11 +28,11 @@ def read_toml(path: Path) -> dict[str, Any]:
             f"not UTF-8 text (byte 0x{raw[error.start]:02x} on line {line}); save the file as UTF-8"
         ) from None
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as error:
         raise ValueError(f"invalid TOML: {error}") from None
     except RecursionError:
-        # tomllib recurses once per nested array or inline table.
+        # tomli recurses once per nested array or inline table.
         raise ValueError(
             "invalid TOML: arrays or tables nested too deeply to read; flatten them"
         ) from None

@@ -90,6 +90,17 @@ class WorldApi:
             first_name, phone=phone, username=username, password=password, last_name=last_name
         )
 
+    def revoke_sessions(self, user: UserRecord) -> int:
+        """Log ``user`` out everywhere, as "Terminate all sessions" or a ban does; return how many.
+
+        Every auth key signed in as the user stays known but signed in as nobody, so the
+        account's next call is refused with 401 AUTH_KEY_UNREGISTERED, as Telegram refuses it.
+        """
+        revoked = [r for r in self.state.auth_keys.values() if r.user_id == user.id]
+        for record in revoked:
+            record.user_id = None
+        return len(revoked)
+
     def add_bot(self, token: str, username: str, first_name: str | None = None) -> UserRecord:
         """A bot that signs in with ``token``."""
         self._check_username(username)

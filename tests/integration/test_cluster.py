@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cluster_world import ClusterWorld, Poster
+from tests.helpers.cluster_world import ClusterWorld, Poster, phone
 from tests.helpers.http_server import RecordingServer
 from tests.helpers.monitor_world import MonitorWorld, make_world, wait_until
 from tests.helpers.processes import finish, monitor, spawn
@@ -105,6 +105,55 @@ async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) ->
         assert (await finish(process, within=20)).code == 0, account
     cluster.processes.clear()
     assert await cluster.held() == {}, "a clean stop releases every lease"
+
+
+@pytest.mark.postgres
+async def test_revoked_session_moves_channels_and_loses_nothing(cluster: ClusterWorld) -> None:
+    """One account's sessions are revoked mid-run (as "Terminate all sessions" or a ban
+    does): its instance exits in one line saying to log in again, the other account takes
+    its channels within two lease periods, and every post is stored and alerted once."""
+    world = cluster.world
+    channels = [
+        world.server.add_channel(username=f"rev_{i}", title=f"Rev {i}") for i in range(CHANNELS)
+    ]
+    poster = Poster(world, channels)
+    for _ in range(CHANNELS):
+        await poster.post()
+    cluster.write_config([f"@{c.username}" for c in channels], LEASE, interval=5, backfill=50)
+    await cluster.login_all()
+    cluster.start("alice")
+    cluster.start("bob")
+    await wait_until(lambda: _shared(cluster), within=60)
+
+    stop_posting = asyncio.Event()
+    posting = asyncio.create_task(poster.run(stop_posting, every=0.1))
+    await wait_until(lambda: _stored_some_live(cluster, poster), within=60)
+    alice = world.server.state.user_by_phone(phone(0))
+    assert alice is not None
+    assert world.server.revoke_sessions(alice) >= 1
+    exited = await finish(cluster.processes.pop("alice"), within=60)
+    assert exited.code != 0
+    assert "monitor login" in exited.stderr
+    assert "Traceback" not in exited.stderr
+    await wait_until(lambda: _all_held_by(cluster, "bob"), within=60)
+    took = await cluster.world.scalar(
+        "select extract(epoch from max(l.acquired_at) - coalesce(d.stopped_at, d.heartbeat_at))"
+        " from channel_leases l, instances d where d.account = 'alice'"
+        " and l.holder_id <> d.id group by d.stopped_at, d.heartbeat_at"
+        " order by d.heartbeat_at desc limit 1"
+    )
+    assert float(took) <= 2 * LEASE, f"takeover took {float(took):.1f} s, lease {LEASE} s"
+
+    stop_posting.set()
+    await posting
+    await wait_until(lambda: _all_stored(cluster, poster), within=90)
+    stored = await cluster.stored()
+    assert set(stored) == poster.published, "no post lost, none invented"
+    assert max(stored.values()) == 1, "no post stored twice"
+    await wait_until(lambda: _all_alerted(cluster, poster), within=90)
+    keys, alerted = cluster.deliveries()
+    assert alerted == poster.flagged, "every flagged post alerted"
+    assert max(keys.values()) == 1, "no alert delivered twice"
 
 
 async def _shared(cluster: ClusterWorld) -> bool:

@@ -63,6 +63,7 @@ class ClusterPart:
             self.config.cluster,
             identity,
             paused=lambda: governor.paused_for("history"),
+            resolves=lambda: governor.ready("resolve"),
         )
         change = await self.member.start([channel.id for channel in channels])
         retry_at = time.monotonic() + RETRY_TAKEOVER_SECONDS  # being watched by _resolve_and_join

@@ -44,12 +44,14 @@ class LeaseKeeper:
         identity: Identity,
         *,
         paused: Callable[[], float] = lambda: 0.0,
+        resolves: Callable[[], float] = lambda: float("inf"),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.leases = leases
         self.settings = settings
         self.identity = identity
         self.paused = paused
+        self.resolves = resolves
         self.clock = clock
         self.instance: int | None = None
         self.wanted: list[int] = []
@@ -87,7 +89,15 @@ class LeaseKeeper:
         instance = self._instance()
         began = self.clock()
         available = self.paused() <= self.settings.max_flood_wait
-        renewed = set(await self.leases.renew(instance, self.lease, available=available))
+        ready = self.resolves()
+        renewed = set(
+            await self.leases.renew(
+                instance,
+                self.lease,
+                available=available,
+                resolves_ready=None if ready == float("inf") else ready,
+            )
+        )
         self.trusted_until = began + self.lease * TRUSTED_FRACTION
         lost = sorted(self.held - renewed)
         self.held = renewed
@@ -132,16 +142,47 @@ class LeaseKeeper:
     async def _release(self, count: int) -> list[int]:
         if count <= 0:
             return []
-        # The highest ids go first, so two instances letting go pick alike and settle fast.
-        chosen = sorted(self.held)[-count:]
+        # The highest ids go first, so two instances letting go pick alike and settle fast;
+        # a private channel this account joined stays (another would have to join it).
+        releasable = await self.leases.releasable(self.identity.account, sorted(self.held))
+        chosen = releasable[:count]
+        if not chosen:
+            return []
         released = await self.leases.release(self._instance(), chosen)
         self.held -= set(released)
         log.info("leases_released", instance=self.instance, channels=released)
         return released
 
+    async def _resolve_budget(self, wanted: int) -> int:
+        """How many channels that need a resolve to claim now: as many as this account can
+        resolve; none while another live instance has resolves left and this one has none;
+        all when nobody has any (they wait on the budget here rather than go unwatched)."""
+        if wanted <= 0:
+            return 0
+        mine = self.resolves()
+        if mine >= 1:
+            return int(min(mine, wanted))
+        others = await self.leases.resolves_ready(self.lease)
+        if any(ready >= 1 for other, ready in others.items() if other != self.instance):
+            return 0
+        return wanted
+
     async def _claim(self, fair: int, spare: int) -> list[int]:
-        instance = self._instance()
-        gained = await self.leases.claim(instance, self.wanted, fair, self.lease)
+        """Claim the fair share, then spare leases nobody else took.
+
+        The fair share goes first to channels this account already joined or can read
+        without a resolve; then channels it would have to resolve, as ``_resolve_budget``
+        allows. The spare claim takes whatever stayed unclaimed a while, budget or not:
+        watching late beats not watching.
+        """
+        instance, account = self._instance(), self.identity.account
+        gained = await self.leases.claim(
+            instance, self.wanted, fair, self.lease, account=account, known_only=True
+        )
+        budget = await self._resolve_budget(fair - len(gained))
+        gained += await self.leases.claim(
+            instance, self.wanted, budget, self.lease, account=account
+        )
         room = self.settings.capacity - len(self.held) - len(gained)
         if spare > 0 and room > 0:
             idle = self.lease / 2  # claimed by nobody within its fair share meanwhile

@@ -41,10 +41,11 @@ class ClusterMember:
         identity: Identity,
         *,
         paused: Callable[[], float],
+        resolves: Callable[[], float] = lambda: float("inf"),
     ) -> None:
         leases = Leases(engine)
         self.leases = leases
-        self.keeper = LeaseKeeper(leases, settings, identity, paused=paused)
+        self.keeper = LeaseKeeper(leases, settings, identity, paused=paused, resolves=resolves)
         self.lock = DispatchLock(engine)
         self.pending_notice = asyncio.Event()
 

@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from monitor.storage.account_channels import account_channels_t
 from monitor.storage.channel_state import channel_from_row
 from monitor.storage.rows import StoreBase, channels_t
 from monitor.storage.tables import ChannelLeaseRow, InstanceRow
@@ -96,11 +97,19 @@ class Leases(StoreBase):
         async with self.engine.begin() as conn:
             await conn.execute(statement)
 
-    async def renew(self, instance: int, lease: float, *, available: bool = True) -> list[int]:
+    async def renew(
+        self,
+        instance: int,
+        lease: float,
+        *,
+        available: bool = True,
+        resolves_ready: float | None = None,
+    ) -> list[int]:
         """Extend every lease ``instance`` still holds and its heartbeat; return the channels.
 
         A lease that ran out and was taken by another instance is not among them: lost.
-        ``available`` False (benched by a flood wait) leaves it out of the others' shares.
+        ``available`` False (benched by a flood wait) leaves it out of the others' shares;
+        ``resolves_ready`` publishes how many resolves its account could make now.
         """
         statement = (
             update(leases_t)
@@ -111,7 +120,12 @@ class Leases(StoreBase):
         beat = (
             update(instances_t)
             .where(instances_t.c.id == instance)
-            .values(heartbeat_at=db_now(), stopped_at=None, available=available)
+            .values(
+                heartbeat_at=db_now(),
+                stopped_at=None,
+                available=available,
+                resolves_ready=resolves_ready,
+            )
         )
         async with self.engine.begin() as conn:
             await conn.execute(beat)
@@ -125,24 +139,44 @@ class Leases(StoreBase):
         lease: float,
         *,
         idle: float = 0.0,
+        account: str | None = None,
+        known_only: bool = False,
     ) -> list[int]:
         """Take up to ``limit`` unheld (or expired) leases among ``wanted``; return them.
 
         ``idle`` asks for leases that ended at least that many seconds ago (or never were
         held): channels no instance within its fair share took. Rows another instance is
         claiming at this moment are skipped, not waited for.
+
+        With ``account`` (a fair-share claim, ``idle`` 0), channels that account joined come
+        first, and a private channel (no username) that someone held before is left to the
+        accounts that joined it: others take it only once it is idle. ``known_only`` takes
+        only channels the account can read without resolving them first.
         """
         if limit <= 0 or not wanted:
             return []
         free = or_(
             leases_t.c.expires_at.is_(None), leases_t.c.expires_at < db_now() - seconds(idle)
         )
+        conditions = [leases_t.c.channel_id.in_(list(wanted)), free]
+        order: list[Any] = [leases_t.c.channel_id]
+        if account is not None:
+            joined = _mine(account, account_channels_t.c.joined.is_(True))
+            order.insert(0, joined.desc())
+            if not idle:
+                private = select(channels_t.c.id).where(
+                    channels_t.c.id == leases_t.c.channel_id, channels_t.c.username.is_(None)
+                )
+                held_before = leases_t.c.expires_at.is_not(None)
+                conditions.append(or_(joined, ~private.exists(), ~held_before))
+            if known_only:
+                conditions.append(_known_to(account))
         chosen = (
             select(leases_t.c.channel_id)
-            .where(leases_t.c.channel_id.in_(list(wanted)), free)
-            .order_by(leases_t.c.channel_id)
+            .where(*conditions)
+            .order_by(*order)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=leases_t, skip_locked=True)
         )
         statement = (
             update(leases_t)
@@ -152,6 +186,23 @@ class Leases(StoreBase):
         )
         async with self.engine.begin() as conn:
             return sorted(row.channel_id for row in await conn.execute(statement))
+
+    async def releasable(self, account: str, channel_ids: Sequence[int]) -> list[int]:
+        """Order held channels for letting go: highest id first, private channels the
+        account joined left out (its membership is what lets the cluster read them)."""
+        if not channel_ids:
+            return []
+        private = select(channels_t.c.id).where(
+            channels_t.c.id == leases_t.c.channel_id, channels_t.c.username.is_(None)
+        )
+        sticky = and_(private.exists(), _mine(account, account_channels_t.c.joined.is_(True)))
+        query = (
+            select(leases_t.c.channel_id)
+            .where(leases_t.c.channel_id.in_(list(channel_ids)), ~sticky)
+            .order_by(leases_t.c.channel_id.desc())
+        )
+        async with self.engine.connect() as conn:
+            return [row.channel_id for row in await conn.execute(query)]
 
     async def release(self, instance: int, channel_ids: Sequence[int] | None = None) -> list[int]:
         """Let go of some (default: all) of ``instance``'s leases; they end now."""
@@ -176,6 +227,15 @@ class Leases(StoreBase):
         async with self.engine.begin() as conn:
             await conn.execute(statement)
 
+    async def resolves_ready(self, lease: float) -> dict[int, float]:
+        """Return, for each live and available instance, the resolves it published."""
+        query = select(instances_t.c.id, instances_t.c.resolves_ready).where(*_live(lease))
+        async with self.engine.connect() as conn:
+            return {
+                row.id: float("inf") if row.resolves_ready is None else row.resolves_ready
+                for row in await conn.execute(query)
+            }
+
     async def holdings(self, lease: float) -> dict[int, int]:
         """Return, for each live and available instance, how many leases it holds now.
 
@@ -190,11 +250,7 @@ class Leases(StoreBase):
         query = (
             select(instances_t.c.id, held.c.held)
             .outerjoin(held, held.c.holder_id == instances_t.c.id)
-            .where(
-                instances_t.c.stopped_at.is_(None),
-                instances_t.c.available.is_(True),
-                instances_t.c.heartbeat_at > db_now() - seconds(lease),
-            )
+            .where(*_live(lease))
         )
         async with self.engine.connect() as conn:
             return {row.id: int(row.held or 0) for row in await conn.execute(query)}
@@ -330,3 +386,37 @@ class DispatchLock:
                 await conn.invalidate()
         with contextlib.suppress(Exception):
             await conn.close()
+
+
+def _mine(account: str, *conditions: Any) -> Any:
+    """EXISTS: ``account``'s own row about the lease's channel, meeting ``conditions``."""
+    ac = account_channels_t.c
+    return (
+        select(ac.channel_id)
+        .where(ac.account == account, ac.channel_id == leases_t.c.channel_id, *conditions)
+        .exists()
+    )
+
+
+def _known_to(account: str) -> Any:
+    """The lease's channel can be read by ``account`` without resolving it: the account
+    has its own access hash, or no account recorded one and the shared hash is set (a
+    database from before several accounts)."""
+    ac = account_channels_t.c
+    nobody = ~select(ac.channel_id).where(ac.channel_id == leases_t.c.channel_id).exists()
+    shared = (
+        select(channels_t.c.id)
+        .where(channels_t.c.id == leases_t.c.channel_id, channels_t.c.access_hash.is_not(None))
+        .exists()
+    )
+    return or_(_mine(account, ac.access_hash.is_not(None)), and_(nobody, shared))
+
+
+def _live(lease: float) -> tuple[Any, ...]:
+    """An instance is live when it renewed within one lease, did not stop, and is not
+    benched by a long flood wait."""
+    return (
+        instances_t.c.stopped_at.is_(None),
+        instances_t.c.available.is_(True),
+        instances_t.c.heartbeat_at > db_now() - seconds(lease),
+    )

@@ -317,6 +317,9 @@ class InstanceRow(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # False while a long flood wait benches it: the others then share its channels.
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Resolves its account could make at the last renewal: channels that need one go to
+    # the instances that have some.
+    resolves_ready: Mapped[float | None] = mapped_column(Float)
 
 
 class ChannelLeaseRow(Base):

@@ -36,6 +36,12 @@ class Bucket:
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
+    def level(self, now: float) -> float:
+        """Return the tokens there are at ``now``, taking none."""
+        if self.tokens is None:
+            return self.burst
+        return min(self.burst, self.tokens + (now - self.updated) * self.rate)
+
 
 class Governor:
     """Paces calls per kind and honours flood waits, for one Telegram account."""
@@ -67,6 +73,13 @@ class Governor:
     def budget(self, kind: str) -> float:
         """Return the calls per minute allowed for ``kind``."""
         return self._buckets[kind].rate * 60.0
+
+    def ready(self, kind: str) -> float:
+        """Return how many calls of ``kind`` could go now without waiting (0 while paused)."""
+        if self.paused_for(kind) > 0:
+            return 0.0
+        bucket = self._buckets.get(kind)
+        return float("inf") if bucket is None else max(0.0, bucket.level(self._clock()))
 
     def pause(self, kind: str, seconds: float) -> None:
         """Stop every call of ``kind`` for ``seconds`` (a flood wait from Telegram)."""

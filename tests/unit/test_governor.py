@@ -43,3 +43,19 @@ async def test_flood_wait_pauses_the_kind_for_its_length() -> None:
         pass
     assert sum(clock.slept) == 30
     assert governor.paused_for("history") == 0
+
+
+async def test_ready_counts_the_calls_that_could_go_now() -> None:
+    """``ready`` is the burst left, refilled at the pace, and nothing during a flood wait."""
+    clock = FakeClock()
+    governor = Governor({"resolve": (30, 2)}, clock=clock, sleep=clock.sleep)
+    assert governor.ready("resolve") == 2
+    for _ in range(2):
+        async with governor.slot("resolve"):
+            pass
+    assert governor.ready("resolve") == 0
+    clock.now += 2.0  # 30 a minute: one more every 2 s
+    assert governor.ready("resolve") == 1
+    governor.pause("resolve", 60)
+    assert governor.ready("resolve") == 0
+    assert governor.ready("history") == float("inf")  # a kind without a budget

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.budget import PollDemand, effective_intervals
+from monitor.cluster.status import instance_state
 from monitor.config import Config
 
 
@@ -119,7 +120,7 @@ def cluster_table(overview: Any, lease: float, console: Console | None = None) -
             item.host,
             str(item.pid),
             item.version,
-            _instance_state(item, now, lease),
+            instance_state(item, now, lease),
             age(item.heartbeat_at, now),
             str(item.held),
             age(item.oldest_lease, now),
@@ -130,11 +131,3 @@ def cluster_table(overview: Any, lease: float, console: Console | None = None) -
         out.print(f"Held by no instance ({len(overview.unheld)}): " + ", ".join(overview.unheld))
     else:
         out.print("Every enabled channel is held by an instance.")
-
-
-def _instance_state(item: Any, now: datetime, lease: float) -> str:
-    if item.stopped_at is not None:
-        return "stopped"
-    if not item.available:
-        return "benched"
-    return "live" if (now - item.heartbeat_at).total_seconds() <= lease else "dead"

@@ -36,6 +36,14 @@ from monitor.web.views import PostView, found_view, post_view
 HERE = Path(__file__).parent
 
 
+@dataclass(frozen=True)
+class ClusterScope:
+    """What the health page needs to show a cluster: the enabled channels and the lease."""
+
+    refs: tuple[str, ...]
+    lease_seconds: float
+
+
 @dataclass
 class Desk:
     """What the routes reach: the storage readers and writers of one engine."""
@@ -46,6 +54,7 @@ class Desk:
     templates: Jinja2Templates
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     link_secret: str | None = None
+    cluster: ClusterScope | None = None
 
     async def views(self, posts: list[StoredPost]) -> list[PostView]:
         """Return the posts as desk rows, with their story peers and current feedback."""
@@ -99,16 +108,28 @@ def channel_tags(config: Config) -> dict[str, tuple[str, ...]]:
     return {tag: tuple(refs) for tag, refs in sorted(tags.items())}
 
 
+def cluster_scope(config: Config) -> ClusterScope | None:
+    """The cluster the health page shows: on PostgreSQL, where several instances may run."""
+    from monitor.cluster.member import is_cluster_database
+
+    if not is_cluster_database(config.database.url):
+        return None
+    refs = tuple(channel.ref for channel in config.channels if channel.enabled)
+    return ClusterScope(refs, float(config.cluster.lease_seconds))
+
+
 def build_app(
     engine: AsyncEngine,
     token: str | None,
     tags: dict[str, tuple[str, ...]] | None = None,
     link_secret: str | None = None,
+    cluster: ClusterScope | None = None,
 ) -> Starlette:
     """Return the desk's ASGI app on ``engine``; with ``token``, every request needs it.
 
     ``tags`` maps each channel tag to its channels' references (the tag filter);
-    ``link_secret`` checks the signed feedback links of webhook alerts.
+    ``link_secret`` checks the signed feedback links of webhook alerts; ``cluster`` adds
+    the instances and their leases to the health page.
     """
     routes: list[Any] = [
         *pages.routes,
@@ -125,5 +146,6 @@ def build_app(
         _templates(),
         tags or {},
         link_secret,
+        cluster,
     )
     return app

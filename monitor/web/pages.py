@@ -24,10 +24,12 @@ from monitor.web.filters import (
     search_criteria,
 )
 from monitor.web.security import COOKIE
-from monitor.web.views import channel_health
+from monitor.web.views import ClusterHealth, channel_health, cluster_health
 
 if TYPE_CHECKING:
-    from monitor.web.app import Desk
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from monitor.web.app import ClusterScope, Desk
 
 
 def desk_of(request: Request) -> Desk:
@@ -89,11 +91,33 @@ async def mutes(request: Request) -> Response:
     return render(request, "mutes.html", rows=rows, show_all=show_all)
 
 
+#: Instances whose heartbeat is older than this are left out (as in ``monitor cluster``).
+INSTANCES_SHOWN_FOR = 86400
+
+
+async def cluster_view(engine: AsyncEngine, scope: ClusterScope) -> ClusterHealth:
+    """The cluster's instances and unheld channels, read as ``monitor cluster`` reads them."""
+    from monitor.storage.leases import Leases
+
+    overview = await Leases(engine).overview(list(scope.refs), INSTANCES_SHOWN_FOR)
+    return cluster_health(overview, scope.lease_seconds)
+
+
 async def channels(request: Request) -> Response:
-    """The channels' health: status, last post, poll lag, flags, errors, flood waits."""
-    rows = await desk_of(request).repository.channel_overview()
+    """The channels' health: status, last post, poll lag, flags, errors, flood waits; on
+    PostgreSQL also the instances sharing the database and the channels nobody holds."""
+    desk = desk_of(request)
+    rows = await desk.repository.channel_overview()
     now = datetime.now(UTC)
-    return render(request, "channels.html", rows=[channel_health(row, now) for row in rows])
+    instances = None
+    if desk.cluster is not None:
+        instances = await cluster_view(desk.repository.engine, desk.cluster)
+    return render(
+        request,
+        "channels.html",
+        rows=[channel_health(row, now) for row in rows],
+        cluster=instances,
+    )
 
 
 # A year of per-channel days takes 420 ms at a million posts (SQLite); 90 days, 130 ms.

@@ -89,7 +89,7 @@ class DeskServer:
             ConfigError: the address is beyond loopback without a token, or cannot be bound.
         """
         from monitor.storage.engine import create_engine
-        from monitor.web.app import build_app, channel_tags
+        from monitor.web.app import build_app, channel_tags, cluster_scope
 
         self.check()
         sock = bind(self.listen)
@@ -101,6 +101,7 @@ class DeskServer:
             desk_token(self.config),
             channel_tags(self.config),
             secret.get_secret_value() if secret is not None else None,
+            cluster_scope(self.config),
         )
         server = EmbeddedServer(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")

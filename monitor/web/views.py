@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from monitor.alerts.format import merge_spans
+from monitor.cluster.status import instance_state
 from monitor.invite_links import mask_invite_links
 
 if TYPE_CHECKING:
@@ -150,6 +151,45 @@ def channel_health(row: Any, now: datetime) -> ChannelHealth:
         post_errors=row.post_errors,
         failing=channel.status not in ("active", "pending"),
     )
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """One instance of a cluster as the health page shows it."""
+
+    account: str
+    host: str
+    version: str
+    state: str
+    heartbeat: str
+    held: int
+    oldest_lease: str
+
+
+@dataclass(frozen=True)
+class ClusterHealth:
+    """The instances sharing the database and the enabled channels nobody holds."""
+
+    instances: list[InstanceRow]
+    unheld: list[str]
+
+
+def cluster_health(overview: Any, lease: float) -> ClusterHealth:
+    """A ``ClusterOverview`` as the health page shows it (labels, never invite hashes)."""
+    now = overview.now
+    rows = [
+        InstanceRow(
+            account=item.account,
+            host=item.host,
+            version=item.version,
+            state=instance_state(item, now, lease),
+            heartbeat=age(item.heartbeat_at, now),
+            held=item.held,
+            oldest_lease=age(item.oldest_lease, now),
+        )
+        for item in overview.instances
+    ]
+    return ClusterHealth(rows, [mask_invite_links(ref) for ref in overview.unheld])
 
 
 def found_view(view: PostView, hit: SearchHit) -> PostView:

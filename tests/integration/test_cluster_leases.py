@@ -153,3 +153,30 @@ async def test_with_no_budget_anywhere_the_channels_are_still_claimed(fleet: Fle
     bob = fleet.keeper("bob", resolves=0)
     await bob.start(list(fleet.ids.values()))
     assert fleet.named(bob.held) == set(fleet.ids)
+
+
+async def test_the_desk_health_page_shows_the_instances_and_what_nobody_holds(
+    fleet: Fleet,
+) -> None:
+    """On PostgreSQL the desk's channels page lists each instance (account, state, channels
+    held) and the enabled channels no instance holds, as ``monitor cluster`` does."""
+    import httpx
+
+    from monitor.web.app import ClusterScope, build_app
+
+    alice = fleet.keeper("alice")
+    await alice.start([fleet.ids["pub0"], fleet.ids["pub1"]])
+    refs = tuple(f"@{name}" for name in fleet.ids)
+    app = build_app(fleet.repository.engine, None, cluster=ClusterScope(refs, LEASE))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        page = await client.get("/channels")
+    assert page.status_code == 200
+    instances = page.text.split('id="instances"')[1].split("</table>")[0]
+    assert "<td><bdi>alice</bdi></td>" in instances
+    assert "<td>live</td>" in instances
+    assert "<td>2</td>" in instances
+    unheld = page.text.split('id="unheld"')[1].split("</p>")[0]
+    assert "Held by no instance (4)" in unheld
+    assert "priv0" in unheld
+    assert "pub0" not in unheld

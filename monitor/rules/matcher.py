@@ -130,6 +130,12 @@ class TermIndex:
         self._exact_aliases: dict[str, str] = {}
         self._gapped = self._index_gapped(gapped)
 
+    @property
+    def reads_text(self) -> bool:
+        """Tell whether every scan reads the whole normalised text (regex terms do), so the
+        tokens' offsets are best found in the same pass as the tokens."""
+        return bool(self._regexes)
+
     def _index_gapped(self, gapped: list[_Gapped]) -> dict[int, list[_Gapped]]:
         """Index phrases with gaps by their first run, as looked for (runs spelt alike share it).
 

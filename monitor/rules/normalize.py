@@ -180,28 +180,40 @@ class _Layout:
         return self._ends  # type: ignore[return-value]  # set by _find_offsets
 
     def _find_offsets(self) -> None:
-        spans = [m.span(1) for m in _WORDS_RE.finditer(self._folded) if m.start(1) >= 0]
-        self._positions = [start for start, _ in spans]
-        self._ends = [end for _, end in spans]
+        full = _split_layout(self._folded)
+        self._positions, self._ends, self.skipped = full._positions, full._ends, full.skipped
 
 
-def normalize(text: str) -> NormalizedText:
-    """Normalise ``text`` and split it into tokens whose spans point into ``text``."""
+def normalize(text: str, *, lazy: bool = False) -> NormalizedText:
+    """Normalise ``text`` and split it into tokens whose spans point into ``text``.
+
+    ``lazy`` finds only the words at first, their offsets when first asked for: cheaper
+    when no rule fires and no regex term runs, dearer when one does (two scans, not one).
+    """
     folded, origin_start, origin_end = _fold(text)
     # Look-alike letters are repaired per distinct word by the matcher (cached) and in the
     # regex text; the repair is one to one, so offsets found here stay right.
-    layout = _lay_out(text, folded, origin_start)
+    layout = _lay_out(text, folded, origin_start, lazy)
     return NormalizedText(text, folded, origin_start, origin_end, layout)
 
 
-def _lay_out(original: str, folded: str, origin_start: list[int]) -> _Layout:
-    """Find the tokens and their offsets in the folded text."""
+def _lay_out(original: str, folded: str, origin_start: list[int], lazy: bool) -> _Layout:
+    """Find the tokens and (unless ``lazy``) their offsets in the folded text."""
     if "#" in folded and not origin_start:
         return _lay_out_hashtags(original, folded)
-    # One ``split`` scans the text in C and hands back the pieces between matches, the URLs
-    # and mentions skipped, and the words; adding up their lengths gives every offset. The
-    # scan is most of the cost: finding the words and later their offsets and the skipped
-    # spans (for a rule's highlight, for regex terms) took three.
+    if lazy:  # findall builds the words in C; no Python object per token
+        return _Layout(list(filter(None, _WORDS_RE.findall(folded))), folded=folded)
+    return _split_layout(folded)
+
+
+def _split_layout(folded: str) -> _Layout:
+    """Find the words, their offsets and the skipped spans of ``folded`` in one scan.
+
+    ``split`` scans the text in C and hands back the pieces between matches, the URLs and
+    mentions skipped, and the words; adding up their lengths gives every offset. The scan is
+    most of the cost: finding the words, then their offsets, then the skipped spans (for a
+    rule's highlight, for regex terms) took three.
+    """
     pieces = _SPLIT_RE.split(folded)
     offsets = list(accumulate([len(piece) if piece else 0 for piece in pieces]))
     found = pieces[2::3]

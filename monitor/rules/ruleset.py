@@ -122,7 +122,7 @@ class RuleSet:
         self, text: str, *, channel: str | None = None, tags: Collection[str] = ()
     ) -> tuple[Evidence, tuple[Match, ...]]:
         """Return the evidence of ``text`` and the matches of the rules alone, best first."""
-        evidence = self._index.scan(normalize(text))
+        evidence = self._index.scan(normalize(text, lazy=not self._index.reads_text))
         candidates = sorted(
             {position for term in evidence.hits for position in self._by_trigger.get(term, ())}
         )

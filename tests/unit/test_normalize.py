@@ -104,8 +104,8 @@ def test_one_scan_finds_the_offsets_and_skips_a_match_by_match_scan_finds(text: 
     if "#" in folded:  # hashtags have their own pass
         return
     matches = [m for m in _WORDS_RE.finditer(folded) if m.start(1) >= 0]
-    normalized = normalize(text)
-    assert normalized.words == [m.group(1) for m in matches]
-    assert normalized.positions == [m.start(1) for m in matches]
-    assert normalized.layout.ends == [m.end(1) for m in matches]
-    assert normalized.text == _regex_text(folded)
+    for normalized in (normalize(text), normalize(text, lazy=True)):
+        assert normalized.words == [m.group(1) for m in matches]
+        assert normalized.positions == [m.start(1) for m in matches]
+        assert normalized.layout.ends == [m.end(1) for m in matches]
+        assert normalized.text == _regex_text(folded)

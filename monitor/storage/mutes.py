@@ -10,6 +10,7 @@ sent. Undone mutes keep their row. SQLAlchemy does not leak out of this package.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.errors import FeedbackError
+from monitor.invite_links import INVITE_LINK
 from monitor.models import Match
 from monitor.rules.scorer import SCORER_ID
 from monitor.storage.outbox import MUTED, waiting_rows
@@ -28,6 +30,8 @@ from monitor.storage.tables import MuteRow, utcnow
 mutes_t = cast(Table, MuteRow.__table__)
 
 MUTE_KINDS: tuple[str, ...] = ("channel", "rule")
+# A public channel's link names it by its username: t.me/name, https://telegram.me/s/name.
+_LINK_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/(?:s/)?", re.I)
 _LONGEST_MUTE_HOURS = 24 * 365 * 10
 
 
@@ -108,7 +112,7 @@ def normalize_target(kind: str, target: str) -> str:
         raise FeedbackError(f"unknown mute kind {kind!r}; use one of {', '.join(MUTE_KINDS)}")
     cleaned = target.strip()
     if kind == "channel":
-        cleaned = cleaned.removeprefix("https://t.me/").lstrip("@").lower()
+        cleaned = _LINK_PREFIX.sub("", cleaned, count=1).lstrip("@").lower()
         if cleaned.startswith("-100") and cleaned[4:].isdigit():
             cleaned = cleaned[4:]
     if not cleaned:
@@ -183,6 +187,7 @@ def channel_named(given: str) -> Any:
         func.lower(channels_t.c.username) == target,
         func.lower(channels_t.c.ref) == target,
         func.lower(channels_t.c.ref) == f"@{target}",
+        func.lower(channels_t.c.ref) == given.strip().lower(),  # an invite link as configured
     ]
     if target.isdigit():
         conditions.append(channels_t.c.telegram_id == int(target))
@@ -231,7 +236,15 @@ class MuteStore(StoreBase):
             known = sorted(f"@{n}" for n in await conn.scalars(select(channels_t.c.username)) if n)
             listed = ", ".join(known[:20]) or "none stored yet"
             raise FeedbackError(f"no channel {given!r} is monitored (known: {listed})")
-        return str(row.username or row.telegram_id or normalize_target("channel", given)).lower()
+        name = row.username or row.telegram_id
+        if name is None:  # not resolved yet: named as given, unless that is an invite link
+            if INVITE_LINK.search(given) is not None:
+                raise FeedbackError(
+                    f"channel {given!r} is not resolved yet and its invite link cannot name "
+                    "it (it is a secret); mute it once `monitor channels` shows it active"
+                )
+            name = normalize_target("channel", given)
+        return str(name).lower()
 
     async def active_mutes(self, now: datetime | None = None) -> list[Mute]:
         """Return the mutes in force at ``now`` (default: now), oldest first."""

@@ -194,3 +194,25 @@ async def test_a_mute_holds_back_alerts_already_waiting(
     rule = await store.mute("rule", "soch-ru", None, "cli")  # the seeder's rule
     assert rule.held_back == 1
     assert await seeder.rows(("pending",)) == []
+
+
+async def test_a_channel_not_yet_resolved_cannot_be_muted_by_its_invite_link(
+    seeder: Seeder, store: FeedbackStore
+) -> None:
+    """An invite-only channel the daemon has not resolved has no name a mute could hold:
+    muting it is refused in words that tell when it can be muted, and nothing is stored
+    (its reference, the invite link, is a secret)."""
+    await seeder.repository.sync_channels(["https://t.me/+AbCdEfGhIjKl0123"])
+    with pytest.raises(FeedbackError, match="not resolved yet"):
+        await store.mute("channel", "https://t.me/+AbCdEfGhIjKl0123", 24, "cli")
+    assert await store.list_mutes(include_undone=True) == []
+
+
+async def test_a_channel_not_yet_resolved_is_muted_by_its_username(
+    seeder: Seeder, store: FeedbackStore
+) -> None:
+    """A public channel the daemon has not resolved yet is muted under its username, the
+    name its posts will carry."""
+    await seeder.repository.sync_channels(["@Later_News"])
+    made = await store.mute("channel", "t.me/later_news", 24, "cli")
+    assert made.target == "later_news"

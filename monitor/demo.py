@@ -79,7 +79,7 @@ class Demo:
 
     async def run(self) -> dict[str, int]:
         """Run until ``duration`` passes or Ctrl-C; return what happened."""
-        from monitor.daemon import Daemon
+        from monitor.daemon import Daemon, prepare_database
         from monitor.testing.server import TelegramTestServer
 
         feed = load_feed()
@@ -89,6 +89,9 @@ class Demo:
             channels = await self._seed(server, feed)
             config = self._write_config(settings, [c["username"] for c in feed.channels])
             await self._login(config, server)
+            # The schema first: the desk starts beside the daemon and must not read a database
+            # the daemon has yet to create (its first page answered 500 on a loaded machine).
+            await prepare_database(config.database.url)
             daemon = Daemon(config, handle_signals=False)
             return await self._supervise(daemon, server, channels, feed)
         finally:

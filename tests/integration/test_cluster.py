@@ -43,24 +43,23 @@ async def cluster(
 
 
 async def takeover_seconds(cluster: ClusterWorld, dead: str) -> float:
-    """Seconds, on the database's clock, from the dead instance's last heartbeat to the
-    last of its channels being claimed by another."""
+    """Seconds, on the database's clock, from the dead instance's last sign of life (its
+    stop, else its last heartbeat) to the last of its channels being claimed by another."""
     value = await cluster.world.scalar(
-        "select extract(epoch from max(l.acquired_at) - d.heartbeat_at) from channel_leases l,"
-        f" instances d where d.account = '{dead}' and d.stopped_at is null"
-        " and l.holder_id <> d.id group by d.heartbeat_at order by d.heartbeat_at desc limit 1"
+        "select extract(epoch from max(l.acquired_at) - coalesce(d.stopped_at, d.heartbeat_at))"
+        f" from channel_leases l, instances d where d.account = '{dead}'"
+        " and l.holder_id <> d.id group by d.stopped_at, d.heartbeat_at"
+        " order by d.heartbeat_at desc limit 1"
     )
     return float(value)
 
 
-@pytest.mark.postgres
-async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) -> None:
-    """Two instances share six channels; one is killed mid-run: the other takes its channels
-    within two lease periods, every post is stored once and every alert delivered once; the
-    killed one comes back and the channels are shared again."""
+async def two_sharing(cluster: ClusterWorld, prefix: str) -> Poster:
+    """Alice and Bob share six channels with a backlog; return their poster."""
     world = cluster.world
     channels = [
-        world.server.add_channel(username=f"fleet_{i}", title=f"Fleet {i}") for i in range(CHANNELS)
+        world.server.add_channel(username=f"{prefix}_{i}", title=f"{prefix} {i}")
+        for i in range(CHANNELS)
     ]
     poster = Poster(world, channels)
     for _ in range(CHANNELS * 2):
@@ -70,7 +69,29 @@ async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) ->
     cluster.start("alice")
     cluster.start("bob")
     await wait_until(lambda: _shared(cluster), within=60)
+    return poster
 
+
+async def each_post_once(cluster: ClusterWorld, poster: Poster) -> None:
+    """Every post published is stored once, and every flagged one alerted once."""
+    await wait_until(lambda: _all_stored(cluster, poster), within=90)
+    stored = await cluster.stored()
+    assert set(stored) == poster.published, "no post lost, none invented"
+    assert max(stored.values()) == 1, "no post stored twice"
+    await wait_until(lambda: _all_alerted(cluster, poster), within=90)
+    keys, alerted = cluster.deliveries()
+    assert alerted == poster.flagged, "every flagged post alerted"
+    assert max(keys.values()) == 1, "no alert delivered twice"
+    assert len(keys) == len(poster.flagged)
+
+
+@pytest.mark.postgres
+async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) -> None:
+    """Two instances share six channels; one is killed mid-run: the other takes its channels
+    within two lease periods, every post is stored once and every alert delivered once; the
+    killed one comes back and the channels are shared again."""
+    world = cluster.world
+    poster = await two_sharing(cluster, "fleet")
     stop_posting = asyncio.Event()
     posting = asyncio.create_task(poster.run(stop_posting, every=0.1))
     await wait_until(lambda: _stored_some_live(cluster, poster), within=60)
@@ -89,16 +110,7 @@ async def test_kill_9_moves_channels_and_loses_nothing(cluster: ClusterWorld) ->
     await wait_until(lambda: _shared(cluster), within=60)
     stop_posting.set()
     await posting
-
-    await wait_until(lambda: _all_stored(cluster, poster), within=90)
-    stored = await cluster.stored()
-    assert set(stored) == poster.published, "no post lost, none invented"
-    assert max(stored.values()) == 1, "no post stored twice"
-    await wait_until(lambda: _all_alerted(cluster, poster), within=90)
-    keys, alerted = cluster.deliveries()
-    assert alerted == poster.flagged, "every flagged post alerted"
-    assert max(keys.values()) == 1, "no alert delivered twice"
-    assert len(keys) == len(poster.flagged)
+    await each_post_once(cluster, poster)
 
     for account, process in list(cluster.processes.items()):
         process.send_signal(signal.SIGTERM)
@@ -113,18 +125,7 @@ async def test_revoked_session_moves_channels_and_loses_nothing(cluster: Cluster
     does): its instance exits in one line saying to log in again, the other account takes
     its channels within two lease periods, and every post is stored and alerted once."""
     world = cluster.world
-    channels = [
-        world.server.add_channel(username=f"rev_{i}", title=f"Rev {i}") for i in range(CHANNELS)
-    ]
-    poster = Poster(world, channels)
-    for _ in range(CHANNELS):
-        await poster.post()
-    cluster.write_config([f"@{c.username}" for c in channels], LEASE, interval=5, backfill=50)
-    await cluster.login_all()
-    cluster.start("alice")
-    cluster.start("bob")
-    await wait_until(lambda: _shared(cluster), within=60)
-
+    poster = await two_sharing(cluster, "rev")
     stop_posting = asyncio.Event()
     posting = asyncio.create_task(poster.run(stop_posting, every=0.1))
     await wait_until(lambda: _stored_some_live(cluster, poster), within=60)
@@ -136,24 +137,12 @@ async def test_revoked_session_moves_channels_and_loses_nothing(cluster: Cluster
     assert "monitor login" in exited.stderr
     assert "Traceback" not in exited.stderr
     await wait_until(lambda: _all_held_by(cluster, "bob"), within=60)
-    took = await cluster.world.scalar(
-        "select extract(epoch from max(l.acquired_at) - coalesce(d.stopped_at, d.heartbeat_at))"
-        " from channel_leases l, instances d where d.account = 'alice'"
-        " and l.holder_id <> d.id group by d.stopped_at, d.heartbeat_at"
-        " order by d.heartbeat_at desc limit 1"
-    )
-    assert float(took) <= 2 * LEASE, f"takeover took {float(took):.1f} s, lease {LEASE} s"
+    took = await takeover_seconds(cluster, "alice")
+    assert took <= 2 * LEASE, f"takeover took {took:.1f} s, lease {LEASE} s"
 
     stop_posting.set()
     await posting
-    await wait_until(lambda: _all_stored(cluster, poster), within=90)
-    stored = await cluster.stored()
-    assert set(stored) == poster.published, "no post lost, none invented"
-    assert max(stored.values()) == 1, "no post stored twice"
-    await wait_until(lambda: _all_alerted(cluster, poster), within=90)
-    keys, alerted = cluster.deliveries()
-    assert alerted == poster.flagged, "every flagged post alerted"
-    assert max(keys.values()) == 1, "no alert delivered twice"
+    await each_post_once(cluster, poster)
 
 
 async def _shared(cluster: ClusterWorld) -> bool:

@@ -18,7 +18,8 @@ _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _LINK = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.(?:me|dog)/(?P<path>.+)$", re.IGNORECASE
 )
-_CHANNEL_ID_OFFSET = 1_000_000_000_000
+_RESERVED = frozenset({"joinchat", "c", "s", "addstickers", "share", "proxy", "socks"})
+_CHANNEL_ID_OFFSET = 1_000_000_000_000  # Bot-API channel ids are -(offset + bare id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def parse_ref(text: str) -> ChannelRef:
     """
     ref = text.strip()
     if re.fullmatch(r"-?\d+", ref):
-        return ChannelRef("id", str(_bare_id(int(ref))))
+        return ChannelRef("id", str(_bare_id(int(ref), text)))
     link = _LINK.match(ref)
     if link:
         return _parse_link_path(link.group("path").strip("/"), text)
@@ -52,12 +53,20 @@ def parse_ref(text: str) -> ChannelRef:
     raise ConfigError(_problem(text))
 
 
-def _bare_id(number: int) -> int:
-    """Turn Bot-API style ids (-100xxxxxxxxxx) into the bare channel id."""
+def _bare_id(number: int, original: str) -> int:
+    """Turn Bot-API style ids (-100xxxxxxxxxx) into the bare channel id.
+
+    Raises:
+        ConfigError: the number cannot be a channel's: zero, a group's small negative id,
+            or past the largest channel id.
+    """
     if number < 0:
-        number = -number
-        if number > _CHANNEL_ID_OFFSET:
-            number -= _CHANNEL_ID_OFFSET
+        number = -number - _CHANNEL_ID_OFFSET
+    if not 0 < number < _CHANNEL_ID_OFFSET:
+        raise ConfigError(
+            f"{original!r} is not a channel id; use the id Telegram shows for the channel, "
+            "like 1234567890 or -1001234567890"
+        )
     return number
 
 
@@ -67,10 +76,12 @@ def _parse_link_path(path: str, original: str) -> ChannelRef:
         return ChannelRef("invite", parts[0][1:])
     if parts[0] == "joinchat" and len(parts) > 1 and parts[1]:
         return ChannelRef("invite", parts[1])
-    if parts[0] in ("s", "c") and len(parts) > 1:
-        if parts[0] == "c" and parts[1].isdigit():
-            return ChannelRef("id", parts[1])
+    if parts[0] == "c" and len(parts) > 1 and parts[1].isdigit():
+        return ChannelRef("id", str(_bare_id(int(parts[1]), original)))
+    if parts[0] == "s" and len(parts) > 1:
         parts = parts[1:]
+    elif parts[0] in _RESERVED:
+        raise ConfigError(_problem(original))
     if _USERNAME.fullmatch(parts[0]):
         return ChannelRef("username", parts[0].lower())
     raise ConfigError(_problem(original))

@@ -74,6 +74,14 @@ CASES = {
         TELEGRAM + '[[channels]]\nref = "https://example.org/news"\n',
         "channels[0].ref: 'https://example.org/news' is not a channel reference; use @name",
     ),
+    "channel-ref-a-group-id": Case(
+        TELEGRAM + '[[channels]]\nref = "-5"\n',
+        "channels[0].ref: '-5' is not a channel id; use the id Telegram shows for the channel",
+    ),
+    "channel-ref-joinchat-without-hash": Case(
+        TELEGRAM + '[[channels]]\nref = "t.me/joinchat"\n',
+        "channels[0].ref: 't.me/joinchat' is not a channel reference; use @name",
+    ),
     "same-channel-two-forms": Case(
         TELEGRAM + '[[channels]]\nref = "@example_x"\n[[channels]]\nref = "t.me/example_x"\n',
         "channels: channels[1] ('t.me/example_x') is the same channel as channels[0] "

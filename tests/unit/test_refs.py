@@ -36,10 +36,25 @@ def test_parse_ref(text: str, expected: ChannelRef) -> None:
     assert parse_ref(text) == expected
 
 
-@pytest.mark.parametrize("text", ["@ab", "https://example.org/mash", "t.me/", "два слова"])
+@pytest.mark.parametrize(
+    "text",
+    ["@ab", "https://example.org/mash", "t.me/", "два слова", "t.me/joinchat", "t.me/c/abcd"],
+)
 def test_bad_ref_names_the_forms(text: str) -> None:
-    """Something that is no reference says which forms are accepted."""
+    """Something that is no reference says which forms are accepted.
+
+    A ``joinchat`` link without its hash is no username, nor is a ``c/`` link without an id.
+    """
     with pytest.raises(ConfigError, match=r"use @name, t\.me/name, a numeric id"):
+        parse_ref(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "-5", "-1000000000000", "99999999999999999999999", "t.me/c/0/1"]
+)
+def test_a_number_no_channel_can_have_is_refused(text: str) -> None:
+    """Zero, a basic group's small negative id and numbers past the largest channel id."""
+    with pytest.raises(ConfigError, match=r"is not a channel id; use the id Telegram shows"):
         parse_ref(text)
 
 

@@ -164,11 +164,8 @@ class Leases(StoreBase):
             joined = _mine(account, account_channels_t.c.joined.is_(True))
             order.insert(0, joined.desc())
             if not idle:
-                private = select(channels_t.c.id).where(
-                    channels_t.c.id == leases_t.c.channel_id, channels_t.c.username.is_(None)
-                )
                 held_before = leases_t.c.expires_at.is_not(None)
-                conditions.append(or_(joined, ~private.exists(), ~held_before))
+                conditions.append(or_(joined, ~_private().exists(), ~held_before))
             if known_only:
                 conditions.append(_known_to(account))
         chosen = (
@@ -192,10 +189,7 @@ class Leases(StoreBase):
         account joined left out (its membership is what lets the cluster read them)."""
         if not channel_ids:
             return []
-        private = select(channels_t.c.id).where(
-            channels_t.c.id == leases_t.c.channel_id, channels_t.c.username.is_(None)
-        )
-        sticky = and_(private.exists(), _mine(account, account_channels_t.c.joined.is_(True)))
+        sticky = and_(_private().exists(), _mine(account, account_channels_t.c.joined.is_(True)))
         query = (
             select(leases_t.c.channel_id)
             .where(leases_t.c.channel_id.in_(list(channel_ids)), ~sticky)
@@ -395,6 +389,18 @@ def _mine(account: str, *conditions: Any) -> Any:
         select(ac.channel_id)
         .where(ac.account == account, ac.channel_id == leases_t.c.channel_id, *conditions)
         .exists()
+    )
+
+
+def _private() -> Any:
+    """The leased channel, when Telegram showed it with no username: only members read it.
+
+    One not resolved yet has no username either, but nothing says it is private.
+    """
+    return select(channels_t.c.id).where(
+        channels_t.c.id == leases_t.c.channel_id,
+        channels_t.c.telegram_id.is_not(None),
+        channels_t.c.username.is_(None),
     )
 
 

@@ -82,7 +82,8 @@ async def fleet(postgres_url: str) -> AsyncIterator[Fleet]:
     for name, channel_id in created.ids.items():
         username = name if name.startswith("pub") else None
         await created.sql(
-            "update channels set username = :username, access_hash = 7 where id = :id",
+            "update channels set username = :username, access_hash = 7,"
+            " telegram_id = 1000 + :id where id = :id",
             username=username,
             id=channel_id,
         )
@@ -124,6 +125,19 @@ async def test_a_member_keeps_its_private_channels_when_another_instance_comes(
     assert "priv0" not in fleet.named(bob.held)
     await alice.tick()
     assert "priv0" in fleet.named(alice.held)
+
+
+async def test_a_channel_not_resolved_yet_is_taken_over_at_once(fleet: Fleet) -> None:
+    """A channel nobody resolved yet has no username, like a private one, but no member to
+    wait for: when its holder dies, Bob's fair claim takes it with the public channels."""
+    await fleet.sql(
+        "update channels set telegram_id = null, access_hash = null where id = :id",
+        id=fleet.ids["priv0"],
+    )
+    await fleet.expire_all(seconds_ago=1)
+    bob = fleet.keeper("bob")
+    await bob.start(list(fleet.ids.values()))
+    assert fleet.named(bob.held) == {"pub0", "pub1", "pub2", "pub3", "priv0"}
 
 
 async def test_channels_that_need_a_resolve_go_to_the_account_with_budget(fleet: Fleet) -> None:

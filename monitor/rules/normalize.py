@@ -58,6 +58,8 @@ _WORD = r"[^\W_]+(?:'[^\W_]+)*"
 _WORDS_RE = re.compile(f"(?:{_SKIP})|({_WORD})")
 # Both captured, for ``split``: one scan gives every word and skipped span with its offsets.
 _SPLIT_RE = re.compile(f"({_SKIP})|({_WORD})")
+# One group for both: ``split`` gives only strings, whose lengths add up in C to the offsets.
+_PIECES_RE = re.compile(f"((?:{_SKIP})|{_WORD})")
 _WORD_RUN_RE = re.compile(r"[^\W_]+")
 _CAMEL_RE = re.compile(r"(?<=[^\W\d_])(?=[^\W\d_])")
 
@@ -147,7 +149,7 @@ class NormalizedText:
 class _Layout:
     """Where the tokens of a normalised text are (offsets found on first use)."""
 
-    __slots__ = ("_ends", "_folded", "_positions", "skipped", "words")
+    __slots__ = ("_ends", "_folded", "_found", "_positions", "skipped", "words")
 
     def __init__(
         self,
@@ -156,12 +158,15 @@ class _Layout:
         ends: list[int] | None = None,
         *,
         folded: str = "",
+        found: list[str] | None = None,
         skipped: list[tuple[int, int]] | None = None,
     ) -> None:
         self.words = words
         self._positions = positions
         self._ends = ends
         self._folded = folded
+        # Every word and skipped span in order ("" for a skipped one), when laid out lazily.
+        self._found = found
         # The URLs and mentions in the folded text, when the scan that found the words saw them.
         self.skipped = skipped
 
@@ -180,8 +185,15 @@ class _Layout:
         return self._ends  # type: ignore[return-value]  # set by _find_offsets
 
     def _find_offsets(self) -> None:
-        full = _split_layout(self._folded)
-        self._positions, self._ends, self.skipped = full._positions, full._ends, full.skipped
+        """Add up the lengths of the pieces between and of the tokens: every offset, in C.
+
+        Which pieces are words the first scan told (``_found``); the skipped spans are left
+        to be found if the regex text is ever built.
+        """
+        offsets = list(accumulate(map(len, _PIECES_RE.split(self._folded))))
+        is_word = list(map(bool, self._found or ()))
+        self._positions = list(compress(offsets[0::2], is_word))
+        self._ends = list(compress(offsets[1::2], is_word))
 
 
 def normalize(text: str, *, lazy: bool = False) -> NormalizedText:
@@ -202,7 +214,8 @@ def _lay_out(original: str, folded: str, origin_start: list[int], lazy: bool) ->
     if "#" in folded and not origin_start:
         return _lay_out_hashtags(original, folded)
     if lazy:  # findall builds the words in C; no Python object per token
-        return _Layout(list(filter(None, _WORDS_RE.findall(folded))), folded=folded)
+        found = _WORDS_RE.findall(folded)
+        return _Layout(list(filter(None, found)), folded=folded, found=found)
     return _split_layout(folded)
 
 

@@ -1,8 +1,8 @@
 """Score the classifier on real published passages (issue 11, "How to measure honestly").
 
 Run: ``python benchmarks/rules/score_real.py [FILE] [--split tune|test|all] [--show]``
-(FILE defaults to ``/work/realtext/real.jsonl``; ``--rules FILE`` / ``--no-default-pack`` as in
-``monitor rules eval``).
+(FILE defaults to ``/work/realtext/real.jsonl``; ``--rules FILE``, ``--no-default-pack`` and
+``--weights FILE`` as in ``monitor rules eval``).
 
 The passages are real news reports and channel posts copied unchanged; their text is not ours
 to ship, so it lives outside the repository and only the addresses are listed, in
@@ -165,6 +165,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--show", action="store_true", help="list ids of misses and FPs")
     parser.add_argument("--rules", action="append", type=Path, default=[], metavar="FILE")
     parser.add_argument("--no-default-pack", action="store_true")
+    parser.add_argument("--weights", type=Path, metavar="FILE", help="scorer weights to use")
     return parser.parse_args(argv)
 
 
@@ -178,7 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not examples:
         print(f"{args.file}: no passages in split {args.split!r}")
         return 2
-    ruleset: RuleSet = load_ruleset(args.rules, default_pack=not args.no_default_pack)
+    ruleset: RuleSet = load_ruleset(
+        args.rules, default_pack=not args.no_default_pack, weights=args.weights
+    )
     positives = sum(e.label for e in examples)
     print(f"{args.file}  split={args.split}  passages={len(examples)}  positive={positives}")
     for line in format_report("rules in effect:", score(ruleset, examples), args.show):

@@ -50,6 +50,12 @@ from monitor.rules.training import CORPUS, Options, shipped_corpus, train
     help="Labelled posts from the real stream (not trained on) that set the thresholds' level.",
 )
 @click.option(
+    "--factor",
+    type=click.FloatRange(0.1, 2.0),
+    metavar="F",
+    help="Multiply every threshold by F instead of calibrating (0.1-2; below 1 flags more).",
+)
+@click.option(
     "--rules",
     "rule_files",
     multiple=True,
@@ -73,6 +79,7 @@ def train_command(
     no_corpus: bool,
     folds: int,
     calibration_file: Path | None,
+    factor: float | None,
     rule_files: tuple[Path, ...],
     no_default_pack: bool,
     use_feedback: bool,
@@ -89,7 +96,7 @@ def train_command(
     examples += judged
     calibration = list(read_examples(calibration_file)) if calibration_file else []
     try:
-        trained = train(ruleset, examples, Options(folds=folds), calibration)
+        trained = train(ruleset, examples, Options(folds=folds), calibration, factor)
     except ValueError as error:
         raise ConfigError(f"rules train: {error}") from None
     except RuntimeError as error:  # numpy missing
@@ -100,9 +107,11 @@ def train_command(
     )
     _print_report(trained.report)
     thresholds = dict(zip(trained.weights.categories, trained.weights.thresholds, strict=True))
+    chosen = trained.weights.info["calibration"]["factor"]
     if calibration:
-        factor = trained.weights.info["calibration"]["factor"]
-        click.echo(f"calibrated on {len(calibration)} posts: thresholds x{factor:g}")
+        click.echo(f"calibrated on {len(calibration)} posts: thresholds x{chosen:g}")
+    elif factor is not None:
+        click.echo(f"thresholds x{chosen:g}, as given")
     click.echo("thresholds: " + ", ".join(f"{k} {v:.3f}" for k, v in thresholds.items()))
     try:
         out.write_text(dump_weights(trained.weights), encoding="utf-8")

@@ -269,16 +269,21 @@ def train(
     examples: Sequence[Example],
     options: Options = Options(),
     calibration: Sequence[Example] = (),
+    factor: float | None = None,
 ) -> Trained:
     """Fit weights with the evidence of ``ruleset``; cross-validate; choose thresholds.
 
     ``calibration``: labelled posts from the stream the scorer will read (not trained on).
     When given, every threshold is multiplied by the one factor that gives the best F1 on
-    them: the corpus teaches the ranking, the real stream sets the bar.
+    them: the corpus teaches the ranking, the real stream sets the bar. ``factor`` sets that
+    factor outright instead (one chosen on posts that cannot be shipped, made reproducible).
 
     Raises:
-        ValueError: fewer examples than folds, or no positive or no negative example.
+        ValueError: fewer examples than folds, no positive or no negative example, or both
+            ``calibration`` and ``factor``.
     """
+    if calibration and factor is not None:
+        raise ValueError("give either calibration posts or a threshold factor, not both")
     if len(examples) < max(options.folds, 2) * 2:
         raise ValueError(f"too few labelled posts to train on: {len(examples)}")
     if all(e.label for e in examples) or not any(e.label for e in examples):
@@ -290,16 +295,16 @@ def train(
     for p, example in zip(oof, examples, strict=True):
         count(report, example, decide(p, thresholds))
     fitted = fit(rows, targets(examples), options)
-    factor = 1.0
     if calibration:
         factor = calibrate(fitted, featurize(ruleset, calibration), calibration, thresholds)
+    if factor is not None:
         thresholds = tuple(min(t * factor, 0.99) for t in thresholds)
     info = {
         "posts": len(examples),
         "positives": sum(e.label for e in examples),
         "ruleset": ruleset.version,
         "cross_validated_f1": round(report.overall.f1, 4),
-        "calibration": {"posts": len(calibration), "factor": factor},
+        "calibration": {"posts": len(calibration), "factor": 1.0 if factor is None else factor},
     }
     weights = Weights(
         fitted.categories,

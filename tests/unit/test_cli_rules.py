@@ -211,6 +211,35 @@ def test_test_shows_the_scorer_reasons() -> None:
     assert all(float(line[0]) > 0 for line in weighed)
 
 
+def test_train_factor_scales_the_fitted_thresholds(tmp_path: Path) -> None:
+    """`--factor F` multiplies every fitted threshold by F (the fit is deterministic), so a
+    factor chosen on posts that cannot be shipped is reproducible from the command line."""
+    labelled = write_labelled(tmp_path / "mine.jsonl")
+    args = ["rules", "train", "--no-corpus", "--folds", "3", str(labelled)]
+    plain, halved = tmp_path / "plain.json", tmp_path / "halved.json"
+    assert invoke([*args, "--out", str(plain)]).code == 0
+    result = invoke([*args, "--factor", "0.5", "--out", str(halved)])
+    assert result.code == 0, result.stderr
+    assert "thresholds x0.5, as given" in result.stdout
+    before = json.loads(plain.read_text(encoding="utf-8"))
+    after = json.loads(halved.read_text(encoding="utf-8"))
+    pairs = zip(after["thresholds"], before["thresholds"], strict=True)
+    assert all(abs(a - b * 0.5) <= 0.001 for a, b in pairs)  # both rounded to 3 places
+    assert after["info"]["calibration"] == {"posts": 0, "factor": 0.5}
+    assert after["features"] == before["features"]
+
+
+def test_train_factor_and_calibrate_together_exit_2(tmp_path: Path) -> None:
+    """A factor given and one to be calibrated contradict each other: one line, status 2."""
+    labelled = write_labelled(tmp_path / "mine.jsonl")
+    args = ["rules", "train", "--no-corpus", "--folds", "3", str(labelled), "--factor", "0.5"]
+    result = invoke([*args, "--calibrate", str(labelled), "--out", str(tmp_path / "w.json")])
+    assert result.code == 2
+    assert "rules train: give either calibration posts or a threshold factor" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "w.json").exists()
+
+
 def test_train_without_posts_exits_2(tmp_path: Path) -> None:
     """Too little to learn from is a one-line usage error, without a traceback."""
     empty = tmp_path / "empty.jsonl"

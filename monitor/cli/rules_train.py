@@ -107,11 +107,11 @@ def train_command(
     )
     _print_report(trained.report)
     thresholds = dict(zip(trained.weights.categories, trained.weights.thresholds, strict=True))
-    chosen = trained.weights.info["calibration"]["factor"]
     if calibration:
-        click.echo(f"calibrated on {len(calibration)} posts: thresholds x{chosen:g}")
+        factor = trained.weights.info["calibration"]["factor"]
+        click.echo(f"calibrated on {len(calibration)} posts: thresholds x{factor:g}")
     elif factor is not None:
-        click.echo(f"thresholds x{chosen:g}, as given")
+        click.echo(f"thresholds x{factor:g}, as given")
     click.echo("thresholds: " + ", ".join(f"{k} {v:.3f}" for k, v in thresholds.items()))
     try:
         out.write_text(dump_weights(trained.weights), encoding="utf-8")

@@ -35,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from monitor.errors import RuleError
 from monitor.models import Match
 from monitor.rules import RuleSet, load_ruleset
 from monitor.rules.scoring import Counts, Example, Report, score
@@ -179,9 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not examples:
         print(f"{args.file}: no passages in split {args.split!r}")
         return 2
-    ruleset: RuleSet = load_ruleset(
-        args.rules, default_pack=not args.no_default_pack, weights=args.weights
-    )
+    try:
+        ruleset: RuleSet = load_ruleset(
+            args.rules, default_pack=not args.no_default_pack, weights=args.weights
+        )
+    except RuleError as error:  # an unreadable --rules or --weights file
+        print(error)
+        return 2
     positives = sum(e.label for e in examples)
     print(f"{args.file}  split={args.split}  passages={len(examples)}  positive={positives}")
     for line in format_report("rules in effect:", score(ruleset, examples), args.show):

@@ -99,3 +99,14 @@ def test_missing_file_is_a_one_line_error(
 ) -> None:
     assert load_script().main([str(tmp_path / "nope.jsonl")]) == 2
     assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_unreadable_weights_is_a_one_line_error(
+    labelled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --weights file that cannot be read names the file, without a traceback."""
+    missing = tmp_path / "weights.json"
+    assert load_script().main([str(labelled), "--split", "all", "--weights", str(missing)]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert f"{missing}: cannot read" in out
